@@ -1,0 +1,2 @@
+//! Benchmark of the endpoint lookup (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Integration tests of the catalogue: one binary, one module per area.

@@ -1,0 +1,2 @@
+//! The `rakguard` binary (work in progress).
+fn main() {}
