@@ -593,7 +593,7 @@ pub enum KeyError {
         what: &'static str,
     },
     /// The id of a Stripe object, such as an account (`acct_`) or customer (`cus_`).
-    #[error("'{masked}' is a {object} id, not an API key")]
+    #[error("'{masked}' is a Stripe object id ({object}), not an API key")]
     ObjectId {
         /// The input, masked.
         masked: String,
@@ -809,7 +809,7 @@ fn clean_up(raw: &str) -> (&str, Vec<Cleanup>) {
 
 /// Object id prefixes from Stripe's API that people paste in place of a key, longest first so
 /// that `sub_sched_` wins over `sub_`.
-const OBJECT_ID_PREFIXES: [(&str, &str); 40] = [
+const OBJECT_ID_PREFIXES: [(&str, &str); 39] = [
     ("sub_sched_", "Subscription schedule"),
     ("iauth_", "Issuing authorization"),
     ("promo_", "Promotion code"),
@@ -825,7 +825,6 @@ const OBJECT_ID_PREFIXES: [(&str, &str); 40] = [
     ("evt_", "Event"),
     ("fee_", "Application fee"),
     ("ich_", "Issuing cardholder"),
-    ("ipi_", "Issuing object"),
     ("mtr_", "Billing meter"),
     ("req_", "Request"),
     ("src_", "Source"),
@@ -971,6 +970,7 @@ mod tests {
     }
 
     #[test]
+    #[rustfmt::skip] // One case per line reads as a table.
     fn parse_accepts_every_kind_and_mode() {
         check("rk_test_0123456789abcdefghijAb12", "restricted/test");
         check("rk_live_0123456789abcdefghijAb12", "restricted/live");
@@ -979,61 +979,29 @@ mod tests {
         check("pk_test_0123456789abcdefghijAb12", "publishable/test");
         check("pk_live_0123456789abcdefghijAb12", "publishable/live");
         check(&long_key("rk_live_"), "restricted/live");
-        check(
-            &format!("rk_test_{}", "a".repeat(MAX_BODY_LEN)),
-            "restricted/test",
-        );
+        check(&format!("rk_test_{}", "a".repeat(MAX_BODY_LEN)), "restricted/test");
     }
 
     #[test]
+    #[rustfmt::skip] // One case per line reads as a table.
     fn parse_rejects_each_problem_with_its_code() {
         check("", "key_empty");
         check("   \n", "key_empty");
         check("\"\"", "key_empty");
-        check(
-            " rk_test_0123456789abcdefghijAb12",
-            "key_surrounding_whitespace",
-        );
-        check(
-            "rk_test_0123456789abcdefghijAb12\n",
-            "key_surrounding_whitespace",
-        );
-        check(
-            "\trk_test_0123456789abcdefghijAb12\r\n",
-            "key_surrounding_whitespace",
-        );
-        check(
-            "\u{feff}rk_test_0123456789abcdefghijAb12",
-            "key_surrounding_whitespace",
-        );
-        check(
-            "\"rk_test_0123456789abcdefghijAb12\"",
-            "key_surrounding_quotes",
-        );
-        check(
-            "'rk_test_0123456789abcdefghijAb12'",
-            "key_surrounding_quotes",
-        );
-        check(
-            "“rk_test_0123456789abcdefghijAb12”",
-            "key_surrounding_quotes",
-        );
+        check(" rk_test_0123456789abcdefghijAb12", "key_surrounding_whitespace");
+        check("rk_test_0123456789abcdefghijAb12\n", "key_surrounding_whitespace");
+        check("\trk_test_0123456789abcdefghijAb12\r\n", "key_surrounding_whitespace");
+        check("\u{feff}rk_test_0123456789abcdefghijAb12", "key_surrounding_whitespace");
+        check("\"rk_test_0123456789abcdefghijAb12\"", "key_surrounding_quotes");
+        check("'rk_test_0123456789abcdefghijAb12'", "key_surrounding_quotes");
+        check("“rk_test_0123456789abcdefghijAb12”", "key_surrounding_quotes");
         check("\"rk_test_0123456789abcdefghijAb12'", "key_unknown_prefix");
         check("rk_test_0123456789 abcdefghijAb12", "key_inner_whitespace");
         check("rk_test_0123456789\tabcdefghijAb12", "key_inner_whitespace");
         check("rk_test_0123456789\nabcdefghijAb12", "key_inner_line_break");
-        check(
-            "rk_test_0123456789\r\nabcdefghijAb12",
-            "key_inner_line_break",
-        );
-        check(
-            "ek_test_YWNjdF8xMjM0NTY3ODkwYWJjZGVm",
-            "key_is_ephemeral_key",
-        );
-        check(
-            "ek_live_YWNjdF8xMjM0NTY3ODkwYWJjZGVm",
-            "key_is_ephemeral_key",
-        );
+        check("rk_test_0123456789\r\nabcdefghijAb12", "key_inner_line_break");
+        check("ek_test_YWNjdF8xMjM0NTY3ODkwYWJjZGVm", "key_is_ephemeral_key");
+        check("ek_live_YWNjdF8xMjM0NTY3ODkwYWJjZGVm", "key_is_ephemeral_key");
         check("whsec_0123456789abcdefghijAb12", "key_is_webhook_secret");
         check("whsec_0123456789abcdefghijAb12\n", "key_is_webhook_secret");
         check("pi_3PiXFabc123_secret_zlzoXYZ123", "key_is_client_secret");
@@ -1048,10 +1016,7 @@ mod tests {
         check("sk_org_0123456789abcdefghijAb12", "key_is_organization_key");
         check("sk_prod_0123456789abcdefghijAb12", "key_unknown_prefix");
         check("RK_TEST_0123456789abcdefghijAb12", "key_unknown_prefix");
-        check(
-            "Bearer rk_test_0123456789abcdefghijAb12",
-            "key_unknown_prefix",
-        );
+        check("Bearer rk_test_0123456789abcdefghijAb12", "key_unknown_prefix");
         check("hunter2", "key_unknown_prefix");
         check("rk_test_0123456789-abcdefghijAb1", "key_invalid_characters");
         check("rk_test_0123456789_abcdefghijAb1", "key_invalid_characters");
@@ -1059,10 +1024,7 @@ mod tests {
         check("sk_test_123", "key_too_short");
         check("rk_test_", "key_too_short");
         check("rk_test_0123456789abcdefghijAb1", "key_too_short");
-        check(
-            &format!("rk_test_{}", "a".repeat(MAX_BODY_LEN + 1)),
-            "key_too_long",
-        );
+        check(&format!("rk_test_{}", "a".repeat(MAX_BODY_LEN + 1)), "key_too_long");
     }
 
     #[test]
@@ -1124,68 +1086,27 @@ mod tests {
     }
 
     #[test]
+    #[rustfmt::skip] // One variant per line reads as a list.
     fn every_error_has_a_distinct_code_and_a_fix() {
-        let masked = String::from("rk_test_****");
+        let m = || String::from("rk_test_****");
         let errors = [
             KeyError::Empty,
-            KeyError::SurroundingWhitespace {
-                masked: masked.clone(),
-            },
-            KeyError::SurroundingQuotes {
-                masked: masked.clone(),
-                open: '"',
-                close: '"',
-            },
-            KeyError::InnerWhitespace {
-                masked: masked.clone(),
-            },
-            KeyError::InnerLineBreak {
-                masked: masked.clone(),
-            },
-            KeyError::EphemeralKey {
-                masked: masked.clone(),
-                mode: Mode::Test,
-            },
-            KeyError::WebhookSecret {
-                masked: masked.clone(),
-            },
-            KeyError::ClientSecret {
-                masked: masked.clone(),
-                what: "x",
-            },
-            KeyError::ObjectId {
-                masked: masked.clone(),
-                object: "x",
-            },
-            KeyError::TerminalToken {
-                masked: masked.clone(),
-            },
-            KeyError::OrganizationKey {
-                masked: masked.clone(),
-            },
-            KeyError::UnknownPrefix {
-                masked: masked.clone(),
-            },
-            KeyError::InvalidCharacters {
-                masked: masked.clone(),
-                position: 9,
-            },
-            KeyError::TooShort {
-                masked: masked.clone(),
-                length: 3,
-            },
-            KeyError::TooLong {
-                masked: masked.clone(),
-                length: 300,
-            },
-            KeyError::PublishableKey {
-                masked: masked.clone(),
-                mode: Mode::Live,
-            },
-            KeyError::FullAccessSecretKey {
-                masked,
-                mode: Mode::Live,
-            },
+            KeyError::SurroundingWhitespace { masked: m() },
+            KeyError::SurroundingQuotes { masked: m(), open: '"', close: '"' },
+            KeyError::InnerWhitespace { masked: m() },
+            KeyError::InnerLineBreak { masked: m() },
+            KeyError::EphemeralKey { masked: m(), mode: Mode::Test },
+            KeyError::WebhookSecret { masked: m() },
+            KeyError::ClientSecret { masked: m(), what: "PaymentIntent client secret" },
+            KeyError::ObjectId { masked: m(), object: "Account" },
+            KeyError::TerminalToken { masked: m() },
+            KeyError::OrganizationKey { masked: m() },
+            KeyError::UnknownPrefix { masked: m() },
+            KeyError::InvalidCharacters { masked: m(), position: 9 },
+            KeyError::TooShort { masked: m(), length: 3 },
+            KeyError::TooLong { masked: m(), length: 300 },
+            KeyError::PublishableKey { masked: m(), mode: Mode::Live },
+            KeyError::FullAccessSecretKey { masked: m(), mode: Mode::Live },
         ];
         let mut codes: Vec<&str> = errors.iter().map(KeyError::code).collect();
         codes.sort_unstable();
