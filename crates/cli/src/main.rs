@@ -1,2 +1,22 @@
-//! The `rakguard` binary (work in progress).
-fn main() {}
+//! The `rakguard` binary: parses the command line, dispatches to a command, prints the error chain
+//! and picks the exit code. Exit codes are documented in `docs/cli.md` and on [`exit::Code`].
+
+mod cli;
+mod commands;
+mod exit;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match commands::run(args) {
+        Ok(code) => code.into(),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit::Code::for_error(&error).into()
+        }
+    }
+}

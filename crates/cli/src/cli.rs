@@ -1,0 +1,181 @@
+//! The command-line definition (clap derive). Parsing only: commands live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// rakguard: verify, emulate and manage Stripe restricted API keys.
+#[derive(Debug, Parser)]
+#[command(name = "rakguard", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the permission form's rows, or look up what an endpoint needs.
+    Catalog(CatalogArgs),
+    /// Inspect a Stripe key offline (read from STRIPE_API_KEY or standard input).
+    Key {
+        /// What to do with the key.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Check or import integration manifests.
+    Manifest {
+        /// What to do with the manifest.
+        #[command(subcommand)]
+        command: ManifestCommand,
+    },
+    /// Write the merchant-facing guide to creating the key a manifest needs.
+    Guide(GuideArgs),
+}
+
+/// `rakguard catalog`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CatalogArgs {
+    /// A lookup or a report instead of the row list.
+    #[command(subcommand)]
+    pub command: Option<CatalogCommand>,
+    /// Only the rows of this form section (e.g. Billing), case-insensitive.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Print stable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rakguard catalog …`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// The operation a request is for and the permission it needs:
+    /// `rakguard catalog lookup GET /v1/customers/cus_123`.
+    Lookup {
+        /// GET, POST or DELETE.
+        method: String,
+        /// The request path, with ids and query string as sent.
+        path: String,
+        /// Print stable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// How many API operations are mapped to a permission, by evidence grade.
+    Coverage {
+        /// Print stable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The safe probe the verifier sends for each permission.
+    Probes {
+        /// Print stable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The Dashboard's permission templates, as far as they are known.
+    Templates {
+        /// Print stable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `rakguard key …`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Classify a key (secret, restricted, publishable; test or live) and show it masked.
+    Inspect {
+        /// Read the key from standard input instead of STRIPE_API_KEY.
+        #[arg(long)]
+        key_stdin: bool,
+        /// Print stable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `rakguard manifest …`.
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Validate a manifest; every problem is listed with its line and field.
+    Check {
+        /// The manifest (TOML).
+        file: PathBuf,
+        /// Print stable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a Stripe App manifest (stripe-app.json) into a rakguard manifest (TOML on stdout).
+    Import {
+        /// The Stripe App manifest (JSON).
+        file: PathBuf,
+    },
+}
+
+/// Output format of a guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuideFormat {
+    /// Markdown.
+    Md,
+    /// A standalone HTML page.
+    Html,
+}
+
+/// Which flow a guide describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuideKind {
+    /// The merchant creates a restricted key by hand in the Dashboard.
+    CreateKey,
+    /// A Stripe App issues the key when the merchant installs it.
+    StripeApp,
+}
+
+/// A mode on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Test mode (sandbox).
+    Test,
+    /// Live mode.
+    Live,
+}
+
+impl From<ModeArg> for rakguard_catalog::key::Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Test => rakguard_catalog::key::Mode::Test,
+            ModeArg::Live => rakguard_catalog::key::Mode::Live,
+        }
+    }
+}
+
+/// `rakguard guide`.
+#[derive(Debug, Args)]
+pub struct GuideArgs {
+    /// The integration's manifest (TOML).
+    pub manifest: PathBuf,
+    /// The tier to write the guide for (required when the manifest has tiers).
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// The Dashboard mode the key is created in.
+    #[arg(long, value_enum, default_value = "test")]
+    pub mode: ModeArg,
+    /// Markdown or HTML.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: GuideFormat,
+    /// Hand-made key, or a key issued by a Stripe App.
+    #[arg(long, value_enum, default_value = "create-key")]
+    pub kind: GuideKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
