@@ -168,6 +168,12 @@ pub struct GuideArgs {
     /// Hand-made key, or a key issued by a Stripe App.
     #[arg(long, value_enum, default_value = "create-key")]
     pub kind: GuideKind,
+    /// Where the merchant pastes the key, in words ("Settings → Stripe in the Selgeo dashboard").
+    #[arg(long)]
+    pub paste_location: Option<String>,
+    /// A link to that place (http or https).
+    #[arg(long)]
+    pub integration_url: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Setup guides: snapshots of the example manifests' guides, and checks of what every guide must
 //! say (rows in form order, the prefilled link, the mode's Dashboard, escaping).
+// Tests may panic on a broken expectation; the workspace lints are for library code.
+#![allow(clippy::expect_used)]
 
 use rakguard_catalog::Catalog;
 use rakguard_catalog::guide::{
     self, GuideError, GuideFormat, GuideKind, GuideOptions, create_key_link,
 };
 use rakguard_catalog::key::Mode;
-use rakguard_catalog::manifest::{Alternate, Manifest, Requirement, Tier};
+use rakguard_catalog::manifest::{Manifest, Requirement};
 use rakguard_catalog::permission::{Level, Permission};
 
 fn catalog() -> &'static Catalog {
@@ -20,163 +22,33 @@ fn need(row: &str, level: Level, purpose: &str) -> Requirement {
     }
 }
 
-fn manifest(id: &str, name: &str, key_name: &str, permissions: Vec<Requirement>) -> Manifest {
-    Manifest {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        description: format!("{name} reads and updates your Stripe data."),
-        key_name: key_name.to_owned(),
-        accept_secret_keys: false,
-        permissions,
-        connect_permissions: Vec::new(),
-        tiers: Vec::new(),
-        alternates: Vec::new(),
-    }
+/// An example manifest from `examples/manifests/`, parsed as the CLI would.
+fn example(name: &str, text: &str) -> Manifest {
+    Manifest::parse(catalog(), name, text).expect("the example manifest is valid")
 }
 
-/// The Frontegg example: write access to seven Core and Billing rows, with a read-only variant.
+/// Frontegg: seven rows at Write, and a read-only variant.
 fn frontegg() -> Manifest {
-    use Level::{Read, Write};
-    let rows = [
-        (
-            "customer",
-            "Creates and updates the customers of your users.",
-        ),
-        ("charge", "Reads charges and issues refunds."),
-        ("payment_intent", "Creates and confirms payments."),
-        ("product", "Keeps your product list in sync."),
-        ("invoice", "Creates and finalises invoices."),
-        ("price", "Creates prices for your products."),
-        ("subscription", "Starts, changes and cancels subscriptions."),
-    ];
-    let mut manifest = manifest(
-        "frontegg",
-        "Frontegg",
-        "Frontegg Integration",
-        rows.iter()
-            .map(|(row, purpose)| need(row, Write, purpose))
-            .collect(),
-    );
-    manifest.description = String::from(
-        "Frontegg manages customers, payments, invoices, products, prices, subscriptions and refunds \
-         for your application's users.",
-    );
-    manifest.alternates.push(Alternate {
-        id: String::from("read-only"),
-        name: String::from("Read-only"),
-        description: String::from(
-            "Frontegg shows your Stripe data but cannot create or change anything.",
-        ),
-        permissions: rows
-            .iter()
-            .map(|(row, purpose)| need(row, Read, purpose))
-            .collect(),
-    });
-    manifest
+    example(
+        "frontegg.toml",
+        include_str!("../../../../examples/manifests/frontegg.toml"),
+    )
 }
 
-/// The Contacts Inbox example: a Free and a Premium tier, secret keys accepted.
+/// Contacts Inbox: a Free and a Premium tier, secret keys accepted.
 fn contacts_inbox() -> Manifest {
-    use Level::{Read, Write};
-    let mut manifest = manifest(
-        "contacts-inbox",
-        "Contacts Inbox",
-        "Contacts Inbox",
-        vec![
-            need(
-                "customer",
-                Read,
-                "Shows the Stripe customer behind an email.",
-            ),
-            need(
-                "connected_account",
-                Read,
-                "Tells which Stripe account the key belongs to.",
-            ),
-        ],
-    );
-    manifest.description = String::from(
-        "Contacts Inbox shows the payments and subscriptions of the people you email, without leaving Gmail.",
-    );
-    manifest.accept_secret_keys = true;
-    manifest.tiers = vec![
-        Tier {
-            id: String::from("free"),
-            name: String::from("Free"),
-            extends: None,
-            permissions: Vec::new(),
-            connect_permissions: Vec::new(),
-        },
-        Tier {
-            id: String::from("premium"),
-            name: String::from("Premium"),
-            extends: Some(String::from("free")),
-            permissions: vec![
-                need("charge", Write, "Refunds a charge from the sidebar."),
-                need(
-                    "product",
-                    Read,
-                    "Names the products a customer subscribes to.",
-                ),
-                need("price", Read, "Shows the price of each subscription."),
-                need(
-                    "subscription",
-                    Write,
-                    "Cancels or pauses a subscription from the sidebar.",
-                ),
-            ],
-            connect_permissions: Vec::new(),
-        },
-    ];
-    manifest
+    example(
+        "contacts-inbox.toml",
+        include_str!("../../../../examples/manifests/contacts-inbox.toml"),
+    )
 }
 
-/// The Selgeo example: five reads and three writes across four sections.
+/// Selgeo: five reads and three writes across four sections.
 fn selgeo() -> Manifest {
-    use Level::{Read, Write};
-    let mut manifest = manifest(
-        "selgeo",
-        "Selgeo",
-        "Selgeo Affiliates",
-        vec![
-            need(
-                "checkout_session",
-                Read,
-                "Attributes completed checkouts to affiliates.",
-            ),
-            need("charge", Read, "Matches payments to referrals."),
-            need(
-                "balance_transaction_source",
-                Read,
-                "Works out net revenue after fees.",
-            ),
-            need(
-                "customer",
-                Read,
-                "Links customers to the affiliate who referred them.",
-            ),
-            need("invoice", Read, "Attributes recurring revenue."),
-            need(
-                "promotion_code",
-                Write,
-                "Creates a promotion code per affiliate.",
-            ),
-            need(
-                "coupon",
-                Write,
-                "Creates the coupons behind affiliate codes.",
-            ),
-            need(
-                "webhook",
-                Write,
-                "Registers the webhook endpoint Selgeo listens on.",
-            ),
-        ],
-    );
-    manifest.description = String::from(
-        "Selgeo tracks affiliate referrals and pays commissions from your Stripe revenue.",
-    );
-    manifest
+    example(
+        "selgeo.toml",
+        include_str!("../../../../examples/manifests/selgeo.toml"),
+    )
 }
 
 fn options(mode: Mode, format: GuideFormat, kind: GuideKind) -> GuideOptions {
@@ -324,7 +196,10 @@ fn a_tier_adds_to_what_it_extends_and_write_subsumes_read() {
             "All Connect resources"
         ]
     );
-    assert!(guide.contains("| Customers | **Write** | Updates customer details. |"));
+    assert!(guide.contains(
+        "| Customers | **Write** | Find the Stripe customer behind the email you are reading. \
+         Updates customer details. |"
+    ));
     let free = render(
         &manifest,
         &GuideOptions {

@@ -5,3 +5,4 @@ mod data;
 mod guides;
 mod lookup;
 mod probes;
+mod manifests;

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod key;
+mod manifest;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
