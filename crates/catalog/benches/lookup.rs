@@ -17,7 +17,13 @@ fn requests(catalog: &Catalog) -> Vec<(Method, String)> {
             let mut path: String = operation
                 .path
                 .split('/')
-                .map(|segment| if segment.starts_with('{') { "obj_1NirD82eZvKYlo2C" } else { segment })
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "obj_1NirD82eZvKYlo2C"
+                    } else {
+                        segment
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("/");
             if index % 2 == 0 {
@@ -42,10 +48,17 @@ fn lookup(c: &mut Criterion) {
         })
     });
     group.bench_function("customer_retrieve", |b| {
-        b.iter(|| black_box(catalog.lookup(Method::Get, black_box("/v1/customers/cus_NffrFeUfNV2Hib"))))
+        b.iter(|| {
+            black_box(catalog.lookup(Method::Get, black_box("/v1/customers/cus_NffrFeUfNV2Hib")))
+        })
     });
     group.bench_function("percent_encoded", |b| {
-        b.iter(|| black_box(catalog.lookup(Method::Get, black_box("/v1/customers/cus%5FNffrFeUfNV2Hib/"))))
+        b.iter(|| {
+            black_box(catalog.lookup(
+                Method::Get,
+                black_box("/v1/customers/cus%5FNffrFeUfNV2Hib/"),
+            ))
+        })
     });
     group.finish();
 }

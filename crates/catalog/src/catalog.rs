@@ -291,7 +291,8 @@ impl Catalog {
 
     /// Sorts permissions as the form lists them.
     pub fn sort_as_form(&self, permissions: &mut [Permission]) {
-        permissions.sort_by_key(|permission| (self.row_position(&permission.row), permission.level));
+        permissions
+            .sort_by_key(|permission| (self.row_position(&permission.row), permission.level));
     }
 
     /// Counts of operations by API version and rule, for coverage reports.
@@ -319,7 +320,11 @@ impl Catalog {
     fn index_rows(&mut self, rows: Vec<(usize, Row)>, problems: &mut Vec<DataProblem>) {
         for (line, row) in rows {
             if self.row_index.contains_key(&row.id) {
-                problems.push(problem("permissions.csv", line, format!("duplicate row id {:?}", row.id)));
+                problems.push(problem(
+                    "permissions.csv",
+                    line,
+                    format!("duplicate row id {:?}", row.id),
+                ));
                 continue;
             }
             for level in row.levels.iter() {
@@ -350,7 +355,10 @@ impl Catalog {
                         problems.push(problem(
                             "permissions.csv",
                             line,
-                            format!("row {:?} is separated from the rest of group {:?}", row.id, row.group),
+                            format!(
+                                "row {:?} is separated from the rest of group {:?}",
+                                row.id, row.group
+                            ),
                         ));
                     }
                     group.rows.push(row.id.clone());
@@ -402,15 +410,27 @@ impl Catalog {
         for (line, raw) in read_csv::<Raw>("endpoints.csv", text, problems) {
             let file = "endpoints.csv";
             let Ok(method) = raw.method.parse::<Method>() else {
-                problems.push(problem(file, line, format!("unknown method {:?}", raw.method)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("unknown method {:?}", raw.method),
+                ));
                 continue;
             };
             if !raw.path.starts_with("/v1/") && !raw.path.starts_with("/v2/") {
-                problems.push(problem(file, line, format!("path {:?} must start with /v1/ or /v2/", raw.path)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("path {:?} must start with /v1/ or /v2/", raw.path),
+                ));
                 continue;
             }
             if let Some(first) = seen.insert((method, raw.path.clone()), line) {
-                problems.push(problem(file, line, format!("{method} {} is already listed on line {first}", raw.path)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("{method} {} is already listed on line {first}", raw.path),
+                ));
                 continue;
             }
             let rule = if raw.status == "mapped" {
@@ -437,13 +457,19 @@ impl Catalog {
                         problems.push(problem(
                             file,
                             line,
-                            format!("row {:?} does not offer {level} ({})", raw.row, row.levels.label()),
+                            format!(
+                                "row {:?} does not offer {level} ({})",
+                                raw.row,
+                                row.levels.label()
+                            ),
                         ));
                         continue;
                     }
                     Some(_) => {}
                 }
-                let names = split_list(&raw.names).map(|name| bare_scope(name).to_owned()).collect();
+                let names = split_list(&raw.names)
+                    .map(|name| bare_scope(name).to_owned())
+                    .collect();
                 Rule::Mapped {
                     permission: Permission::new(raw.row, level),
                     grade,
@@ -453,10 +479,18 @@ impl Catalog {
                 match raw.status.parse::<ExceptionKind>() {
                     Ok(kind) => {
                         if !raw.row.is_empty() || !raw.level.is_empty() || !raw.grade.is_empty() {
-                            problems.push(problem(file, line, "an exception names no row, level or grade"));
+                            problems.push(problem(
+                                file,
+                                line,
+                                "an exception names no row, level or grade",
+                            ));
                         }
                         if raw.basis.trim().is_empty() {
-                            problems.push(problem(file, line, "an exception must give its reason in `basis`"));
+                            problems.push(problem(
+                                file,
+                                line,
+                                "an exception must give its reason in `basis`",
+                            ));
                         }
                         Rule::Excepted { kind }
                     }
@@ -530,13 +564,21 @@ impl Catalog {
                     continue;
                 }
                 Some(row) if !row.levels.offers(raw.level) => {
-                    problems.push(problem(file, line, format!("row {:?} does not offer {}", raw.row, raw.level)));
+                    problems.push(problem(
+                        file,
+                        line,
+                        format!("row {:?} does not offer {}", raw.row, raw.level),
+                    ));
                     continue;
                 }
                 Some(_) => {}
             }
             if !seen.insert(permission.clone()) {
-                problems.push(problem(file, line, format!("a second probe for {permission}")));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("a second probe for {permission}"),
+                ));
                 continue;
             }
             let probe = Probe {
@@ -552,7 +594,11 @@ impl Catalog {
                 note: raw.note,
             };
             for rule in probe.check_rules() {
-                problems.push(problem(file, line, format!("probe for {}: {rule}", probe.permission)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("probe for {}: {rule}", probe.permission),
+                ));
             }
             self.probes.push(probe);
         }
@@ -601,15 +647,32 @@ impl Catalog {
                     None => problems.push(problem(
                         file,
                         line,
-                        format!("template {:?}: unknown permission {name:?} (expected row:level)", raw.id),
+                        format!(
+                            "template {:?}: unknown permission {name:?} (expected row:level)",
+                            raw.id
+                        ),
                     )),
                 }
             }
             if !matches!(raw.confidence.as_str(), "none" | "low" | "medium" | "high") {
-                problems.push(problem(file, line, format!("template {:?}: confidence must be none, low, medium or high", raw.id)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!(
+                        "template {:?}: confidence must be none, low, medium or high",
+                        raw.id
+                    ),
+                ));
             }
             if raw.known == permissions.is_empty() {
-                problems.push(problem(file, line, format!("template {:?}: `known` must say whether permissions are listed", raw.id)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!(
+                        "template {:?}: `known` must say whether permissions are listed",
+                        raw.id
+                    ),
+                ));
             }
             self.templates.push(Template {
                 id: raw.id,
@@ -644,10 +707,14 @@ impl Catalog {
                 .rows
                 .iter()
                 .filter(|row| {
-                    let group_matches = group.is_none_or(|group| row.group.eq_ignore_ascii_case(group));
+                    let group_matches =
+                        group.is_none_or(|group| row.group.eq_ignore_ascii_case(group));
                     group_matches
                         && (row.display_name.eq_ignore_ascii_case(name)
-                            || row.aliases.iter().any(|alias| alias.eq_ignore_ascii_case(name)))
+                            || row
+                                .aliases
+                                .iter()
+                                .any(|alias| alias.eq_ignore_ascii_case(name)))
                 })
                 .collect();
             match candidates.as_slice() {
@@ -666,7 +733,10 @@ impl Catalog {
                 several => {
                     return Err(ResolveError::Ambiguous {
                         text: trimmed.to_owned(),
-                        candidates: several.iter().map(|row| format!("{}: {}", row.form_label(), level.label())).collect(),
+                        candidates: several
+                            .iter()
+                            .map(|row| format!("{}: {}", row.form_label(), level.label()))
+                            .collect(),
                     });
                 }
             }
@@ -699,7 +769,8 @@ impl Catalog {
                 consider(format!("{}: {}", row.display_name, level.label()));
             }
         }
-        best.filter(|(score, _)| *score >= 0.8).map(|(_, name)| name)
+        best.filter(|(score, _)| *score >= 0.8)
+            .map(|(_, name)| name)
     }
 
     /// Parses `row:level` (the data files' spelling of a permission).
@@ -718,7 +789,9 @@ impl Catalog {
 #[non_exhaustive]
 pub enum ResolveError {
     /// Nothing was written.
-    #[error("empty permission name: write a permission id such as customer_read, or a label such as \"Customers: Read\"")]
+    #[error(
+        "empty permission name: write a permission id such as customer_read, or a label such as \"Customers: Read\""
+    )]
     Empty,
     /// The name matches no permission.
     #[error("unknown permission {text:?}{}", suggestion.as_ref().map(|name| format!(" (did you mean {name}?)")).unwrap_or_default())]
@@ -806,24 +879,51 @@ fn parse_rows(text: &str, problems: &mut Vec<DataProblem>) -> Vec<(usize, Row)> 
             "yes" => true,
             "no" => false,
             other => {
-                problems.push(problem(file, line, format!("connect must be yes or no, not {other:?}")));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("connect must be yes or no, not {other:?}"),
+                ));
                 continue;
             }
         };
-        if raw.id.is_empty() || !raw.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            problems.push(problem(file, line, format!("row id {:?} must be snake_case", raw.id)));
+        if raw.id.is_empty()
+            || !raw
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            problems.push(problem(
+                file,
+                line,
+                format!("row id {:?} must be snake_case", raw.id),
+            ));
             continue;
         }
         let scope = |level: Level, text: &str| -> Option<String> {
             let text = bare_scope(text.trim());
             (!text.is_empty() && levels.offers(level)).then(|| text.to_owned())
         };
-        for (level, text) in [(Level::Read, &raw.read_scope), (Level::Write, &raw.write_scope)] {
+        for (level, text) in [
+            (Level::Read, &raw.read_scope),
+            (Level::Write, &raw.write_scope),
+        ] {
             if !text.is_empty() && !levels.offers(level) {
-                problems.push(problem(file, line, format!("row {:?} has a {level} scope but does not offer {level}", raw.id)));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!(
+                        "row {:?} has a {level} scope but does not offer {level}",
+                        raw.id
+                    ),
+                ));
             }
             if !text.is_empty() && !text.ends_with(&format!("_{level}")) {
-                problems.push(problem(file, line, format!("scope {text:?} should end in _{level}")));
+                problems.push(problem(
+                    file,
+                    line,
+                    format!("scope {text:?} should end in _{level}"),
+                ));
             }
         }
         let apps = |level: Level, text: &str, scope: &Option<String>| -> Option<String> {
@@ -849,7 +949,9 @@ fn parse_rows(text: &str, problems: &mut Vec<DataProblem>) -> Vec<(usize, Row)> 
                 write_scope,
                 connect,
                 scope_basis,
-                implies: split_list(&raw.implies).map(|name| bare_scope(name).to_owned()).collect(),
+                implies: split_list(&raw.implies)
+                    .map(|name| bare_scope(name).to_owned())
+                    .collect(),
                 note: raw.note,
             },
         ));
@@ -862,11 +964,17 @@ fn read_csv<T: for<'de> Deserialize<'de>>(
     text: &str,
     problems: &mut Vec<DataProblem>,
 ) -> Vec<(usize, T)> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = match reader.headers() {
         Ok(headers) => headers.clone(),
         Err(error) => {
-            problems.push(DataProblem { file, line: Some(1), message: error.to_string() });
+            problems.push(DataProblem {
+                file,
+                line: Some(1),
+                message: error.to_string(),
+            });
             return Vec::new();
         }
     };
@@ -875,8 +983,14 @@ fn read_csv<T: for<'de> Deserialize<'de>>(
         let record = match result {
             Ok(record) => record,
             Err(error) => {
-                let line = error.position().and_then(|position| usize::try_from(position.line()).ok());
-                problems.push(DataProblem { file, line, message: error.to_string() });
+                let line = error
+                    .position()
+                    .and_then(|position| usize::try_from(position.line()).ok());
+                problems.push(DataProblem {
+                    file,
+                    line,
+                    message: error.to_string(),
+                });
                 continue;
             }
         };
@@ -897,8 +1011,13 @@ fn split_label_level(text: &str) -> Option<(&str, Level)> {
     let trimmed = text.trim_end();
     let cut = trimmed.rfind([' ', ':', '-', '—', '–', '='])?;
     let (label, level) = trimmed.split_at(cut);
-    let level = level.trim_start_matches([' ', ':', '-', '—', '–', '=']).parse::<Level>().ok()?;
-    let label = label.trim_end_matches([' ', ':', '-', '—', '–', '=']).trim();
+    let level = level
+        .trim_start_matches([' ', ':', '-', '—', '–', '='])
+        .parse::<Level>()
+        .ok()?;
+    let label = label
+        .trim_end_matches([' ', ':', '-', '—', '–', '='])
+        .trim();
     (!label.is_empty()).then_some((label, level))
 }
 
@@ -913,7 +1032,9 @@ fn split_group(label: &str) -> (Option<&str>, &str) {
 }
 
 fn split_list(text: &str) -> impl Iterator<Item = &str> {
-    text.split(';').map(str::trim).filter(|item| !item.is_empty())
+    text.split(';')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 fn problem(file: &'static str, line: usize, message: impl Into<String>) -> DataProblem {

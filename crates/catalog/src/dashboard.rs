@@ -13,7 +13,11 @@ pub fn api_keys_url(mode: Mode) -> String {
 
 /// The "Create restricted key" page, prefilled with a key name and one
 /// `permissions[]=rak_…` parameter per scope id.
-pub fn create_key_url<'a>(mode: Mode, name: &str, scopes: impl IntoIterator<Item = &'a str>) -> String {
+pub fn create_key_url<'a>(
+    mode: Mode,
+    name: &str,
+    scopes: impl IntoIterator<Item = &'a str>,
+) -> String {
     use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
     let mut url = format!(
         "{DASHBOARD}{}/apikeys/create?name={}",

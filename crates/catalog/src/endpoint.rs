@@ -285,7 +285,12 @@ pub struct RouteConflict {
 
 impl Router {
     /// Adds operation number `index` with the given method and path template.
-    pub fn insert(&mut self, method: Method, path: &str, index: usize) -> Result<(), RouteConflict> {
+    pub fn insert(
+        &mut self,
+        method: Method,
+        path: &str,
+        index: usize,
+    ) -> Result<(), RouteConflict> {
         let mut position = 0;
         let normalised: Vec<String> = path
             .split('/')
@@ -313,7 +318,11 @@ impl Router {
     pub fn at(&self, method: Method, raw_path: &str) -> Option<(usize, Vec<String>)> {
         let path = normalise_path(raw_path)?;
         let matched = self.by_method[method.index()].at(&path).ok()?;
-        let params = matched.params.iter().map(|(_, value)| value.to_owned()).collect();
+        let params = matched
+            .params
+            .iter()
+            .map(|(_, value)| value.to_owned())
+            .collect();
         Some((*matched.value, params))
     }
 

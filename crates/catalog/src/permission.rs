@@ -92,7 +92,9 @@ impl Levels {
 
     /// The levels offered, weakest first.
     pub fn iter(self) -> impl Iterator<Item = Level> {
-        Level::ALL.into_iter().filter(move |level| self.offers(*level))
+        Level::ALL
+            .into_iter()
+            .filter(move |level| self.offers(*level))
     }
 
     /// The form's choices for this row, e.g. "None/Read/Write".

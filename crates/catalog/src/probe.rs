@@ -136,7 +136,8 @@ impl Probe {
                     ));
                 }
                 if !self.uses_sentinel() && self.granted.iter().any(|status| *status != 400) {
-                    problems.push("a probe that relies on invalid input must expect 400".to_owned());
+                    problems
+                        .push("a probe that relies on invalid input must expect 400".to_owned());
                 }
             }
             (_, Effect::Creates) => {

@@ -13,7 +13,10 @@ fn every_sdk_operation_is_mapped_or_excepted() {
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut missing = Vec::new();
     let (mut v1_total, mut v1_mapped) = (0usize, 0usize);
-    for line in SDK_OPERATIONS.lines().filter(|line| !line.trim().is_empty()) {
+    for line in SDK_OPERATIONS
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+    {
         let (method, path) = line.split_once(' ').expect("METHOD /path");
         let method: Method = method.parse().expect("known method");
         let Some(operation) = catalog.operation(method, path) else {
@@ -31,7 +34,10 @@ fn every_sdk_operation_is_mapped_or_excepted() {
         }
         *counts.entry((api, bucket)).or_default() += 1;
     }
-    assert!(missing.is_empty(), "operations neither mapped nor excepted: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "operations neither mapped nor excepted: {missing:#?}"
+    );
     println!("coverage of stripe-python v16.1.0 operations:");
     for ((api, bucket), count) in &counts {
         println!("  {api} {bucket:<22} {count}");
@@ -39,7 +45,10 @@ fn every_sdk_operation_is_mapped_or_excepted() {
     let share = v1_mapped as f64 * 100.0 / v1_total as f64;
     println!("  v1 mapped to a concrete permission: {v1_mapped}/{v1_total} = {share:.1}%");
     assert_eq!(v1_total, 556);
-    assert!(share >= 85.0, "only {share:.1}% of v1 operations are mapped");
+    assert!(
+        share >= 85.0,
+        "only {share:.1}% of v1 operations are mapped"
+    );
 }
 
 #[test]
@@ -49,10 +58,20 @@ fn every_mapped_operation_is_routable_to_itself() {
         let concrete: String = operation
             .path
             .split('/')
-            .map(|segment| if segment.starts_with('{') { "x_1" } else { segment })
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "x_1"
+                } else {
+                    segment
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
         let found = catalog.lookup(operation.method, &concrete);
-        assert_eq!(found, Some(operation), "{operation} is not routable as {concrete}");
+        assert_eq!(
+            found,
+            Some(operation),
+            "{operation} is not routable as {concrete}"
+        );
     }
 }

@@ -29,19 +29,45 @@ fn every_problem_is_reported_with_its_line() {
     };
     let error = Catalog::parse(sources).expect_err("three rows are broken");
     let text = error.to_string();
-    assert!(text.contains("permissions.csv:3: duplicate row id \"charge\""), "{text}");
+    assert!(
+        text.contains("permissions.csv:3: duplicate row id \"charge\""),
+        "{text}"
+    );
     assert!(text.contains("permissions.csv:4:"), "{text}");
-    assert!(text.contains("endpoints.csv:3: unknown row \"nothing\""), "{text}");
-    assert!(text.contains("endpoints.csv:4: unknown method \"PATCH\""), "{text}");
+    assert!(
+        text.contains("endpoints.csv:3: unknown row \"nothing\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("endpoints.csv:4: unknown method \"PATCH\""),
+        "{text}"
+    );
 }
 
 #[test]
 fn groups_keep_the_forms_order() {
     let catalog = Catalog::embedded();
-    let names: Vec<&str> = catalog.groups().iter().map(|group| group.name.as_str()).collect();
+    let names: Vec<&str> = catalog
+        .groups()
+        .iter()
+        .map(|group| group.name.as_str())
+        .collect();
     let expected_prefix = [
-        "Core", "Checkout", "Billing", "Connect", "Orders", "Issuing", "Reporting", "Identity",
-        "Webhook", "Stripe CLI", "Payment Links", "Terminal", "Tax", "Radar", "Climate",
+        "Core",
+        "Checkout",
+        "Billing",
+        "Connect",
+        "Orders",
+        "Issuing",
+        "Reporting",
+        "Identity",
+        "Webhook",
+        "Stripe CLI",
+        "Payment Links",
+        "Terminal",
+        "Tax",
+        "Radar",
+        "Climate",
     ];
     assert_eq!(&names[..expected_prefix.len()], &expected_prefix);
 }
@@ -50,28 +76,59 @@ fn groups_keep_the_forms_order() {
 fn scope_ids_resolve_in_every_spelling() {
     let catalog = Catalog::embedded();
     let price_write = Permission::new("price", Level::Write);
-    for spelling in ["plan_write", "rak_plan_write", "price_write", "price:write", "Prices: Write", "Plans Write", "Billing → Prices: Write"] {
-        assert_eq!(catalog.resolve(spelling).as_ref(), Ok(&price_write), "{spelling}");
+    for spelling in [
+        "plan_write",
+        "rak_plan_write",
+        "price_write",
+        "price:write",
+        "Prices: Write",
+        "Plans Write",
+        "Billing → Prices: Write",
+    ] {
+        assert_eq!(
+            catalog.resolve(spelling).as_ref(),
+            Ok(&price_write),
+            "{spelling}"
+        );
     }
-    assert_eq!(catalog.resolve("top_up_read"), Ok(Permission::new("topup", Level::Read)));
-    assert_eq!(catalog.resolve("Charges and Refunds: Write"), Ok(Permission::new("charge", Level::Write)));
+    assert_eq!(
+        catalog.resolve("top_up_read"),
+        Ok(Permission::new("topup", Level::Read))
+    );
+    assert_eq!(
+        catalog.resolve("Charges and Refunds: Write"),
+        Ok(Permission::new("charge", Level::Write))
+    );
 }
 
 #[test]
 fn unknown_names_get_a_suggestion() {
     let catalog = Catalog::embedded();
-    let error = catalog.resolve("checkout_sesion_read").expect_err("misspelt");
-    assert!(error.to_string().contains("did you mean checkout_session_read?"), "{error}");
-    let error = catalog.resolve("Balance: Write").expect_err("read-only row");
+    let error = catalog
+        .resolve("checkout_sesion_read")
+        .expect_err("misspelt");
+    assert!(
+        error
+            .to_string()
+            .contains("did you mean checkout_session_read?"),
+        "{error}"
+    );
+    let error = catalog
+        .resolve("Balance: Write")
+        .expect_err("read-only row");
     assert!(error.to_string().contains("None/Read"), "{error}");
-    let error = catalog.resolve("Disputes: Read").expect_err("Core and Issuing both have Disputes");
+    let error = catalog
+        .resolve("Disputes: Read")
+        .expect_err("Core and Issuing both have Disputes");
     assert!(error.to_string().contains("Issuing → Disputes"), "{error}");
 }
 
 #[test]
 fn write_implies_read_and_rows_imply_others() {
     let catalog = Catalog::embedded();
-    let held = [Permission::new("checkout_session", Level::Write)].into_iter().collect();
+    let held = [Permission::new("checkout_session", Level::Write)]
+        .into_iter()
+        .collect();
     assert!(catalog.satisfies(&held, &Permission::new("checkout_session", Level::Read)));
     assert!(catalog.satisfies(&held, &Permission::new("payment_intent", Level::Read)));
     assert!(!catalog.satisfies(&held, &Permission::new("payment_intent", Level::Write)));
@@ -87,7 +144,10 @@ fn every_row_has_a_label_and_a_known_level_set() {
         for level in row.levels.iter() {
             if let Some(scope) = row.scope(level) {
                 assert!(scope.ends_with(level.as_str()), "{scope}");
-                assert_eq!(catalog.permission_by_scope(scope), Some(Permission::new(row.id.clone(), level)));
+                assert_eq!(
+                    catalog.permission_by_scope(scope),
+                    Some(Permission::new(row.id.clone(), level))
+                );
             }
         }
     }

@@ -23,7 +23,11 @@ fn check_template(request: &str, template: &str) {
     let catalog = Catalog::embedded();
     let (method, path) = request.split_once(' ').expect("METHOD path");
     let operation = catalog.lookup(method.parse().expect("method"), path);
-    assert_eq!(operation.map(|operation| operation.path.as_str()), Some(template), "{request}");
+    assert_eq!(
+        operation.map(|operation| operation.path.as_str()),
+        Some(template),
+        "{request}"
+    );
 }
 
 #[test]
@@ -46,9 +50,15 @@ fn literal_segments_win_over_parameters() {
 
 #[test]
 fn query_strings_trailing_slashes_and_encoding_are_ignored() {
-    check("GET /v1/customers?limit=3&expand[]=data.sources", Some("customer_read"));
+    check(
+        "GET /v1/customers?limit=3&expand[]=data.sources",
+        Some("customer_read"),
+    );
     check("GET /v1/customers/", Some("customer_read"));
-    check("GET /v1/customers/cus_1/?expand%5B%5D=x", Some("customer_read"));
+    check(
+        "GET /v1/customers/cus_1/?expand%5B%5D=x",
+        Some("customer_read"),
+    );
     check_template("GET /v1/customers/%73earch", "/v1/customers/search");
     check_template("GET /v1/customers/cus%5F1", "/v1/customers/{customer}");
     check_template("GET /v1/customers/a%2Fb", "/v1/customers/{customer}");
@@ -61,7 +71,11 @@ fn parameters_are_returned_decoded_by_name() {
         .lookup_with_params(Method::Get, "/v1/customers/cus%5F1/tax_ids/txi_2")
         .expect("matches");
     let names: Vec<&str> = matched.params.iter().map(|(name, _)| *name).collect();
-    let values: Vec<&str> = matched.params.iter().map(|(_, value)| value.as_str()).collect();
+    let values: Vec<&str> = matched
+        .params
+        .iter()
+        .map(|(_, value)| value.as_str())
+        .collect();
     assert_eq!(names, matched.operation.param_names().collect::<Vec<_>>());
     assert_eq!(values, ["cus_1", "txi_2"]);
 }
@@ -85,14 +99,23 @@ fn well_known_permissions() {
     check("POST /v1/coupons", Some("coupon_write"));
     check("POST /v1/promotion_codes", Some("promotion_code_write"));
     check("GET /v1/checkout/sessions", Some("checkout_session_read"));
-    check("POST /v1/checkout/sessions/cs_test_1/expire", Some("checkout_session_write"));
+    check(
+        "POST /v1/checkout/sessions/cs_test_1/expire",
+        Some("checkout_session_write"),
+    );
     check("POST /v1/webhook_endpoints", Some("webhook_write"));
     check("GET /v1/balance", Some("balance_read"));
     check("GET /v1/invoices", Some("invoice_read"));
     check("POST /v1/invoices/in_1/pay", Some("invoice_write"));
     check("POST /v1/subscriptions/sub_1", Some("subscription_write"));
     check("GET /v1/events/evt_1", Some("event_read"));
-    check("POST /v1/payment_intents/pi_1/confirm", Some("payment_intent_write"));
-    check("POST /v1/terminal/connection_tokens", Some("terminal_connection_token_write"));
+    check(
+        "POST /v1/payment_intents/pi_1/confirm",
+        Some("payment_intent_write"),
+    );
+    check(
+        "POST /v1/terminal/connection_tokens",
+        Some("terminal_connection_token_write"),
+    );
     check("POST /v1/account_links", Some("account_link_write"));
 }

@@ -4,5 +4,5 @@ mod coverage;
 mod data;
 mod guides;
 mod lookup;
-mod probes;
 mod manifests;
+mod probes;

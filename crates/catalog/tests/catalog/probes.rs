@@ -23,7 +23,10 @@ fn every_probe_requests_an_operation_of_its_own_permission() {
     let mut wrong = Vec::new();
     for probe in catalog.probes() {
         match catalog.lookup(probe.method, &probe.path) {
-            None => wrong.push(format!("{}: {} {} matches no operation", probe.permission, probe.method, probe.path)),
+            None => wrong.push(format!(
+                "{}: {} {} matches no operation",
+                probe.permission, probe.method, probe.path
+            )),
             Some(operation) => {
                 // An expansion probe requests another row's operation whose 403 is recorded as
                 // naming the probed permission (balance transaction sources).
@@ -33,7 +36,10 @@ fn every_probe_requests_an_operation_of_its_own_permission() {
                 if operation.permission() != Some(&probe.permission) && !named {
                     wrong.push(format!(
                         "{}: {} {} needs {:?}",
-                        probe.permission, probe.method, probe.path, operation.permission()
+                        probe.permission,
+                        probe.method,
+                        probe.path,
+                        operation.permission()
                     ));
                 }
             }
@@ -44,7 +50,9 @@ fn every_probe_requests_an_operation_of_its_own_permission() {
 
 fn operation_names(operation: &rakguard_catalog::endpoint::Operation) -> Vec<&str> {
     match &operation.rule {
-        rakguard_catalog::endpoint::Rule::Mapped { names, .. } => names.iter().map(String::as_str).collect(),
+        rakguard_catalog::endpoint::Rule::Mapped { names, .. } => {
+            names.iter().map(String::as_str).collect()
+        }
         rakguard_catalog::endpoint::Rule::Excepted { .. } => Vec::new(),
     }
 }
@@ -63,7 +71,11 @@ fn reads_use_get_and_writes_do_not() {
 #[test]
 fn no_probe_creates_anything_without_cleanup() {
     let catalog = Catalog::embedded();
-    for probe in catalog.probes().iter().filter(|probe| probe.effect == Effect::Creates) {
+    for probe in catalog
+        .probes()
+        .iter()
+        .filter(|probe| probe.effect == Effect::Creates)
+    {
         assert!(probe.cleanup.starts_with("DELETE "), "{}", probe.permission);
     }
 }
@@ -81,7 +93,11 @@ fn readings_need_evidence() {
     let catalog = Catalog::embedded();
     let probe = catalog.probes().first().expect("probes exist");
     assert_eq!(probe.read(403, true), Reading::Missing);
-    assert_eq!(probe.read(403, false), Reading::Unknown, "a 403 that is no permission error proves nothing");
+    assert_eq!(
+        probe.read(403, false),
+        Reading::Unknown,
+        "a 403 that is no permission error proves nothing"
+    );
     assert_eq!(probe.read(500, false), Reading::Unknown);
     assert_eq!(probe.read(429, false), Reading::Unknown);
     assert_eq!(probe.read(probe.granted[0], false), Reading::Granted);
@@ -91,10 +107,25 @@ fn readings_need_evidence() {
 fn the_seeds_permissions_all_have_probes() {
     let catalog = Catalog::embedded();
     for name in [
-        "checkout_session_read", "charge_read", "customer_read", "invoice_read", "promotion_code_write",
-        "coupon_write", "webhook_write", "customer_write", "charge_write", "payment_intent_write",
-        "product_write", "invoice_write", "plan_write", "subscription_write", "product_read", "plan_read",
-        "connected_account_read", "balance_read", "balance_transaction_source_read",
+        "checkout_session_read",
+        "charge_read",
+        "customer_read",
+        "invoice_read",
+        "promotion_code_write",
+        "coupon_write",
+        "webhook_write",
+        "customer_write",
+        "charge_write",
+        "payment_intent_write",
+        "product_write",
+        "invoice_write",
+        "plan_write",
+        "subscription_write",
+        "product_read",
+        "plan_read",
+        "connected_account_read",
+        "balance_read",
+        "balance_transaction_source_read",
     ] {
         let permission = catalog.resolve(name).expect("known");
         assert!(catalog.probe(&permission).is_some(), "no probe for {name}");

@@ -14,7 +14,9 @@ pub fn run(args: CatalogArgs) -> anyhow::Result<Code> {
     let catalog = Catalog::embedded();
     match args.command {
         None => list(catalog, args.group.as_deref(), args.json),
-        Some(CatalogCommand::Lookup { method, path, json }) => lookup(catalog, &method, &path, json),
+        Some(CatalogCommand::Lookup { method, path, json }) => {
+            lookup(catalog, &method, &path, json)
+        }
         Some(CatalogCommand::Coverage { json }) => coverage(catalog, json),
         Some(CatalogCommand::Probes { json }) => probes(catalog, json),
         Some(CatalogCommand::Templates { json }) => templates(catalog, json),
@@ -34,7 +36,11 @@ fn list(catalog: &Catalog, group: Option<&str>, json: bool) -> anyhow::Result<Co
         .filter(|candidate| group.is_none_or(|wanted| candidate.name.eq_ignore_ascii_case(wanted)))
         .collect();
     if groups.is_empty() {
-        let names: Vec<&str> = catalog.groups().iter().map(|group| group.name.as_str()).collect();
+        let names: Vec<&str> = catalog
+            .groups()
+            .iter()
+            .map(|group| group.name.as_str())
+            .collect();
         bail!(
             "--group: no section named {:?}; the form's sections are: {}",
             group.unwrap_or_default(),
@@ -55,9 +61,22 @@ fn list(catalog: &Catalog, group: Option<&str>, json: bool) -> anyhow::Result<Co
     for group in out {
         println!("{}", group.name);
         for row in group.rows {
-            let scopes: Vec<&str> = row.levels.iter().filter_map(|level| row.scope(level)).collect();
-            let scopes = if scopes.is_empty() { "(scope id unknown)".to_owned() } else { scopes.join(", ") };
-            println!("  {:<34} {:<16} {}", row.display_name, row.levels.label(), scopes);
+            let scopes: Vec<&str> = row
+                .levels
+                .iter()
+                .filter_map(|level| row.scope(level))
+                .collect();
+            let scopes = if scopes.is_empty() {
+                "(scope id unknown)".to_owned()
+            } else {
+                scopes.join(", ")
+            };
+            println!(
+                "  {:<34} {:<16} {}",
+                row.display_name,
+                row.levels.label(),
+                scopes
+            );
         }
         println!();
     }
@@ -90,7 +109,9 @@ fn lookup(catalog: &Catalog, method: &str, path: &str, json: bool) -> anyhow::Re
                 "status": "no_match",
             }))?;
         } else {
-            println!("{method} {path}: no Stripe API operation matches (Stripe answers such requests with 404 \"Unrecognized request URL\")");
+            println!(
+                "{method} {path}: no Stripe API operation matches (Stripe answers such requests with 404 \"Unrecognized request URL\")"
+            );
         }
         return Ok(Code::Negative);
     };
@@ -120,11 +141,18 @@ fn lookup(catalog: &Catalog, method: &str, path: &str, json: bool) -> anyhow::Re
             );
             println!("  evidence {grade}: {}", grade.describe());
             if !names.is_empty() {
-                println!("  note     Stripe's 403 has been seen to name {} instead", names.join(", "));
+                println!(
+                    "  note     Stripe's 403 has been seen to name {} instead",
+                    names.join(", ")
+                );
             }
         }
         Rule::Excepted { kind } => {
-            println!("  no permission mapped ({}): {}", kind.as_str(), operation.basis);
+            println!(
+                "  no permission mapped ({}): {}",
+                kind.as_str(),
+                operation.basis
+            );
         }
     }
     for (name, value) in &out.params {
@@ -142,7 +170,10 @@ fn coverage(catalog: &Catalog, json: bool) -> anyhow::Result<Code> {
     println!("Operations in the catalogue (the official SDK's list plus legacy paths):");
     for (api, counts) in &coverage.by_api {
         let share = counts.mapped as f64 * 100.0 / counts.total.max(1) as f64;
-        println!("{api}: {} operations, {} mapped ({share:.1}%)", counts.total, counts.mapped);
+        println!(
+            "{api}: {} operations, {} mapped ({share:.1}%)",
+            counts.total, counts.mapped
+        );
         for (grade, count) in &counts.by_grade {
             println!("  mapped, {grade:<16} {count}");
         }
@@ -159,7 +190,11 @@ fn probes(catalog: &Catalog, json: bool) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     for probe in catalog.probes() {
-        let body = if probe.body.is_empty() { String::new() } else { format!(" [{}]", probe.body) };
+        let body = if probe.body.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", probe.body)
+        };
         println!(
             "{:<40} {} {}{} → granted on {:?}",
             catalog.permission_name(&probe.permission),
@@ -184,7 +219,10 @@ fn templates(catalog: &Catalog, json: bool) -> anyhow::Result<Code> {
                 println!("  {}", catalog.form_label(permission));
             }
         } else {
-            println!("  (the rows this template sets are not publicly documented; confidence: {})", template.confidence);
+            println!(
+                "  (the rows this template sets are not publicly documented; confidence: {})",
+                template.confidence
+            );
         }
     }
     Ok(Code::Ok)

@@ -32,7 +32,12 @@ pub fn run(command: KeyCommand) -> anyhow::Result<Code> {
                     "error": { "code": error.code(), "message": error.to_string(), "fix": error.fix() }
                 }))?;
             }
-            return Err(KeyRefused(format!("{error} [{}]\n  fix: {}", error.code(), error.fix())).into());
+            return Err(KeyRefused(format!(
+                "{error} [{}]\n  fix: {}",
+                error.code(),
+                error.fix()
+            ))
+            .into());
         }
     };
     let advice = match key.require_restricted() {

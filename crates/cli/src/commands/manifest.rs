@@ -44,18 +44,33 @@ pub fn run(command: ManifestCommand) -> anyhow::Result<Code> {
                 Ok((manifest, warnings)) => (Some(manifest), warnings),
                 Err(errors) => (None, errors.problems),
             };
-            let summary = manifest.as_ref().map(|manifest| summarise(catalog, manifest)).transpose()?;
+            let summary = manifest
+                .as_ref()
+                .map(|manifest| summarise(catalog, manifest))
+                .transpose()?;
             if json {
-                print_json(&CheckOut { file: name, valid: manifest.is_some(), problems: &problems, summary })?;
+                print_json(&CheckOut {
+                    file: name,
+                    valid: manifest.is_some(),
+                    problems: &problems,
+                    summary,
+                })?;
             } else {
                 for problem in &problems {
                     eprintln!("{problem}");
                 }
                 if let Some(summary) = summary {
-                    println!("{}: valid manifest {:?} ({})", name, summary.id, summary.name);
+                    println!(
+                        "{}: valid manifest {:?} ({})",
+                        name, summary.id, summary.name
+                    );
                     for tier in &summary.tiers {
                         let label = tier.tier.as_deref().unwrap_or("base");
-                        let permissions = if tier.permissions.is_empty() { "(none)".to_owned() } else { tier.permissions.join(", ") };
+                        let permissions = if tier.permissions.is_empty() {
+                            "(none)".to_owned()
+                        } else {
+                            tier.permissions.join(", ")
+                        };
                         println!("  {label}: {permissions}");
                         if !tier.connect_permissions.is_empty() {
                             println!("    connect: {}", tier.connect_permissions.join(", "));
@@ -66,7 +81,11 @@ pub fn run(command: ManifestCommand) -> anyhow::Result<Code> {
                     }
                 }
             }
-            Ok(if manifest.is_some() { Code::Ok } else { Code::Negative })
+            Ok(if manifest.is_some() {
+                Code::Ok
+            } else {
+                Code::Negative
+            })
         }
         ManifestCommand::Import { file } => {
             let name = file.display().to_string();
@@ -83,7 +102,12 @@ pub fn run(command: ManifestCommand) -> anyhow::Result<Code> {
 
 fn summarise(catalog: &Catalog, manifest: &Manifest) -> anyhow::Result<Summary> {
     let mut tiers: Vec<Option<String>> = vec![None];
-    tiers.extend(manifest.tier_ids().into_iter().map(|id| Some(id.to_owned())));
+    tiers.extend(
+        manifest
+            .tier_ids()
+            .into_iter()
+            .map(|id| Some(id.to_owned())),
+    );
     let names = |requirements: Vec<rakguard_catalog::manifest::Requirement>| -> Vec<String> {
         requirements
             .iter()
@@ -95,7 +119,9 @@ fn summarise(catalog: &Catalog, manifest: &Manifest) -> anyhow::Result<Summary> 
         .map(|tier| {
             Ok(TierSummary {
                 permissions: names(manifest.requirements_with(catalog, tier.as_deref())?),
-                connect_permissions: names(manifest.connect_requirements_with(catalog, tier.as_deref())?),
+                connect_permissions: names(
+                    manifest.connect_requirements_with(catalog, tier.as_deref())?,
+                ),
                 tier,
             })
         })
@@ -105,6 +131,10 @@ fn summarise(catalog: &Catalog, manifest: &Manifest) -> anyhow::Result<Summary> 
         name: manifest.name.clone(),
         accept_secret_keys: manifest.accept_secret_keys,
         tiers,
-        alternates: manifest.alternates.iter().map(|alternate| alternate.id.clone()).collect(),
+        alternates: manifest
+            .alternates
+            .iter()
+            .map(|alternate| alternate.id.clone())
+            .collect(),
     })
 }

@@ -1,6 +1,6 @@
 //! `rakguard catalog`.
 
-use crate::{rakguard, stdout, stderr};
+use crate::{rakguard, stderr, stdout};
 
 #[test]
 fn lookup_prints_the_permission_and_its_evidence() {
@@ -18,7 +18,13 @@ fn lookup_prints_the_permission_and_its_evidence() {
 #[test]
 fn lookup_json_is_stable_and_complete() {
     let output = rakguard()
-        .args(["catalog", "lookup", "post", "/v1/coupons/SUMMER?x=1", "--json"])
+        .args([
+            "catalog",
+            "lookup",
+            "post",
+            "/v1/coupons/SUMMER?x=1",
+            "--json",
+        ])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(0));
@@ -34,21 +40,34 @@ fn lookup_json_is_stable_and_complete() {
 
 #[test]
 fn lookup_of_an_unknown_path_exits_1() {
-    let output = rakguard().args(["catalog", "lookup", "GET", "/v1/nope"]).output().expect("run");
+    let output = rakguard()
+        .args(["catalog", "lookup", "GET", "/v1/nope"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).contains("no Stripe API operation matches"));
 }
 
 #[test]
 fn lookup_of_a_bad_method_is_a_usage_error() {
-    let output = rakguard().args(["catalog", "lookup", "PATCH", "/v1/customers"]).output().expect("run");
+    let output = rakguard()
+        .args(["catalog", "lookup", "PATCH", "/v1/customers"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("METHOD: unknown HTTP method"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("METHOD: unknown HTTP method"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn listing_a_group_shows_its_rows_in_form_order() {
-    let output = rakguard().args(["catalog", "--group", "webhook"]).output().expect("run");
+    let output = rakguard()
+        .args(["catalog", "--group", "webhook"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
     assert!(text.starts_with("Webhook\n"), "{text}");
@@ -57,14 +76,24 @@ fn listing_a_group_shows_its_rows_in_form_order() {
 
 #[test]
 fn an_unknown_group_names_the_real_ones() {
-    let output = rakguard().args(["catalog", "--group", "Bills"]).output().expect("run");
+    let output = rakguard()
+        .args(["catalog", "--group", "Bills"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("Core, Checkout, Billing"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Core, Checkout, Billing"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn the_json_listing_covers_every_row() {
-    let output = rakguard().args(["catalog", "--json"]).output().expect("run");
+    let output = rakguard()
+        .args(["catalog", "--json"])
+        .output()
+        .expect("run");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     let rows: usize = json["groups"]
         .as_array()
@@ -76,5 +105,8 @@ fn the_json_listing_covers_every_row() {
 }
 
 fn rakguard_rows() -> usize {
-    include_str!("../../../catalog/data/permissions.csv").lines().count() - 1
+    include_str!("../../../catalog/data/permissions.csv")
+        .lines()
+        .count()
+        - 1
 }

@@ -42,7 +42,11 @@ fn a_publishable_key_is_inspected_with_advice() {
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(0));
-    assert!(stdout(&output).contains("create a restricted key"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("create a restricted key"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -60,7 +64,11 @@ fn a_webhook_secret_is_refused_with_exit_3() {
 fn no_key_at_all_explains_where_keys_come_from() {
     let output = rakguard().args(["key", "inspect"]).output().expect("run");
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("STRIPE_API_KEY"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("STRIPE_API_KEY"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 fn assert_secret_absent(output: &std::process::Output) {

@@ -11,7 +11,9 @@ use std::process::{Command, Output, Stdio};
 /// in.
 pub fn rakguard() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rakguard"));
-    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     command
 }
 

@@ -19,13 +19,21 @@ fn the_examples_are_valid() {
 #[test]
 fn check_json_summarises_tiers() {
     let output = rakguard()
-        .args(["manifest", "check", &format!("{EXAMPLES}/contacts-inbox.toml"), "--json"])
+        .args([
+            "manifest",
+            "check",
+            &format!("{EXAMPLES}/contacts-inbox.toml"),
+            "--json",
+        ])
         .output()
         .expect("run");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(json["valid"], true);
     let tiers = json["summary"]["tiers"].as_array().expect("tiers");
-    let premium = tiers.iter().find(|tier| tier["tier"] == "premium").expect("premium");
+    let premium = tiers
+        .iter()
+        .find(|tier| tier["tier"] == "premium")
+        .expect("premium");
     assert_eq!(premium["permissions"].as_array().expect("list").len(), 6);
 }
 
@@ -39,17 +47,27 @@ fn an_invalid_manifest_lists_every_problem_and_exits_1() {
         "id = \"x\"\nname = \"X\"\ndescription = \"d\"\n[[permission]]\nname = \"checkout_sesion_read\"\npurpose = \"p\"\n[[permission]]\nname = \"Balance: Write\"\npurpose = \"q\"\n",
     )
     .expect("write");
-    let output = rakguard().args(["manifest", "check"]).arg(&file).output().expect("run");
+    let output = rakguard()
+        .args(["manifest", "check"])
+        .arg(&file)
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(text.contains("bad.toml:5:8: permission[0].name"), "{text}");
-    assert!(text.contains("did you mean checkout_session_read?"), "{text}");
+    assert!(
+        text.contains("did you mean checkout_session_read?"),
+        "{text}"
+    );
     assert!(text.contains("permission[1].name"), "{text}");
 }
 
 #[test]
 fn a_missing_file_is_a_usage_error() {
-    let output = rakguard().args(["manifest", "check", "/nonexistent/m.toml"]).output().expect("run");
+    let output = rakguard()
+        .args(["manifest", "check", "/nonexistent/m.toml"])
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("cannot read /nonexistent/m.toml"));
 }
@@ -57,22 +75,44 @@ fn a_missing_file_is_a_usage_error() {
 #[test]
 fn guide_writes_markdown_for_a_tier_and_html_for_live() {
     let output = rakguard()
-        .args(["guide", &format!("{EXAMPLES}/contacts-inbox.toml"), "--tier", "premium"])
+        .args([
+            "guide",
+            &format!("{EXAMPLES}/contacts-inbox.toml"),
+            "--tier",
+            "premium",
+        ])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.starts_with("# "), "{text}");
-    assert!(text.contains("https://dashboard.stripe.com/test/apikeys"), "{text}");
+    assert!(
+        text.contains("https://dashboard.stripe.com/test/apikeys"),
+        "{text}"
+    );
 
     let output = rakguard()
-        .args(["guide", &format!("{EXAMPLES}/selgeo.toml"), "--mode", "live", "--format", "html"])
+        .args([
+            "guide",
+            &format!("{EXAMPLES}/selgeo.toml"),
+            "--mode",
+            "live",
+            "--format",
+            "html",
+        ])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let html = stdout(&output);
-    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..40.min(html.len())]);
-    assert!(html.contains("https://dashboard.stripe.com/apikeys"), "live dashboard link");
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..40.min(html.len())]
+    );
+    assert!(
+        html.contains("https://dashboard.stripe.com/apikeys"),
+        "live dashboard link"
+    );
 }
 
 #[test]
