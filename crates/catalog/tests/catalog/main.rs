@@ -1,4 +1,5 @@
 //! Integration tests of the catalogue: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod coverage;
 mod data;
