@@ -531,6 +531,57 @@ pub fn import_stripe_app_with_warnings(
     }
 }
 
+/// The `permissions` array of a Stripe App manifest (`stripe-app.json`) that asks for what a tier
+/// of this manifest needs, for an integration that ships as a Stripe App with restricted-key
+/// authentication: Stripe then issues the key holding exactly these permissions on install.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StripeAppPermissions {
+    /// `{"permission": "customer_read", "purpose": "…"}` entries, in the form's order.
+    pub permissions: Vec<StripeAppPermission>,
+    /// Permissions a Stripe App cannot request (no Apps name is known, or Apps may not hold
+    /// them); the app's users would have to grant them another way.
+    pub not_requestable: Vec<String>,
+}
+
+/// One entry of a Stripe App manifest's `permissions` array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StripeAppPermission {
+    /// The Apps permission name, e.g. `top_up_read`.
+    pub permission: String,
+    /// Why the app needs it.
+    pub purpose: String,
+}
+
+impl Manifest {
+    /// What a Stripe App's manifest must request to hold this manifest's permissions for `tier`
+    /// (Connect-column permissions are not part of an app's `permissions` array and are left out).
+    pub fn stripe_app_permissions(
+        &self,
+        catalog: &Catalog,
+        tier: Option<&str>,
+    ) -> Result<StripeAppPermissions, ManifestError> {
+        let mut out = StripeAppPermissions {
+            permissions: Vec::new(),
+            not_requestable: Vec::new(),
+        };
+        for requirement in self.requirements_with(catalog, tier)? {
+            let name = catalog
+                .row(&requirement.permission.row)
+                .and_then(|row| row.apps_name(requirement.permission.level));
+            match name {
+                Some(name) => out.permissions.push(StripeAppPermission {
+                    permission: name.to_owned(),
+                    purpose: requirement.purpose,
+                }),
+                None => out
+                    .not_requestable
+                    .push(catalog.form_label(&requirement.permission)),
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Whether `id` is a lowercase slug: `a-z`, `0-9` and single inner hyphens (`contacts-inbox`).
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()

@@ -113,6 +113,14 @@ pub enum ManifestCommand {
         /// The Stripe App manifest (JSON).
         file: PathBuf,
     },
+    /// Print the `permissions` array a Stripe App manifest needs to request what a tier needs.
+    Export {
+        /// The rakguard manifest (TOML).
+        file: PathBuf,
+        /// The tier to export (required when the manifest has tiers).
+        #[arg(long)]
+        tier: Option<String>,
+    },
 }
 
 /// Output format of a guide.

@@ -1156,3 +1156,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn stripe_app_export_uses_apps_names_and_round_trips_through_import() {
+    let catalog = Catalog::embedded();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/manifests/selgeo.toml"
+    ))
+    .unwrap();
+    let manifest = Manifest::parse(catalog, "selgeo.toml", &text).unwrap();
+    let exported = manifest.stripe_app_permissions(catalog, None).unwrap();
+    assert!(
+        exported.not_requestable.is_empty(),
+        "{:?}",
+        exported.not_requestable
+    );
+    let names: Vec<&str> = exported
+        .permissions
+        .iter()
+        .map(|entry| entry.permission.as_str())
+        .collect();
+    assert!(
+        names.contains(&"webhook_write") && names.contains(&"checkout_session_read"),
+        "{names:?}"
+    );
+    let app = serde_json::json!({ "id": "com.example.selgeo", "version": "1.0.0", "name": "Selgeo", "permissions": exported.permissions });
+    let imported =
+        rakguard_catalog::manifest::import_stripe_app(catalog, "stripe-app.json", &app.to_string())
+            .unwrap();
+    assert_eq!(
+        imported.required_permissions(None).unwrap(),
+        manifest.required_permissions(None).unwrap()
+    );
+}
+
+#[test]
+fn stripe_app_export_lists_what_an_app_cannot_request() {
+    let catalog = Catalog::embedded();
+    let text = "id = \"x\"\nname = \"X\"\ndescription = \"d\"\n[[permission]]\nname = \"funding_instruction_write\"\npurpose = \"p\"\n";
+    let manifest = Manifest::parse(catalog, "x.toml", text).unwrap();
+    let exported = manifest.stripe_app_permissions(catalog, None).unwrap();
+    assert!(exported.permissions.is_empty());
+    assert_eq!(
+        exported.not_requestable,
+        ["Core → Funding Instructions: Write"]
+    );
+}

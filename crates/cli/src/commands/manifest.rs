@@ -97,6 +97,23 @@ pub fn run(command: ManifestCommand) -> anyhow::Result<Code> {
             print!("{}", manifest.to_toml_with(catalog));
             Ok(Code::Ok)
         }
+        ManifestCommand::Export { file, tier } => {
+            let name = file.display().to_string();
+            let text = read_file(&file)?;
+            let manifest = Manifest::parse(catalog, &name, &text)?;
+            if tier.is_none() && !manifest.tiers.is_empty() {
+                anyhow::bail!(
+                    "--tier: {name} has tiers ({}); say which one the app's key should hold",
+                    manifest.tier_ids().join(", ")
+                );
+            }
+            let exported = manifest.stripe_app_permissions(catalog, tier.as_deref())?;
+            for label in &exported.not_requestable {
+                eprintln!("warning: a Stripe App cannot request {label}; it is left out");
+            }
+            print_json(&serde_json::json!({ "permissions": exported.permissions }))?;
+            Ok(Code::Ok)
+        }
     }
 }
 

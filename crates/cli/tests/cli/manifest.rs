@@ -125,3 +125,26 @@ fn guide_without_a_tier_for_a_tiered_manifest_says_which_tiers_exist() {
     let text = stderr(&output);
     assert!(text.contains("free") && text.contains("premium"), "{text}");
 }
+
+#[test]
+fn export_prints_a_stripe_app_permissions_array() {
+    let output = rakguard()
+        .args([
+            "manifest",
+            "export",
+            &format!("{EXAMPLES}/contacts-inbox.toml"),
+            "--tier",
+            "free",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let names: Vec<&str> = json["permissions"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|entry| entry["permission"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["customer_read", "connected_account_read"]);
+}
