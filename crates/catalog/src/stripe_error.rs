@@ -53,6 +53,8 @@ pub mod code {
     pub const PARAMETER_UNKNOWN: &str = "parameter_unknown";
     /// 400: a parameter that cannot be unset was sent as an empty string.
     pub const PARAMETER_INVALID_EMPTY: &str = "parameter_invalid_empty";
+    /// 400: a parameter that must be an integer was not one.
+    pub const PARAMETER_INVALID_INTEGER: &str = "parameter_invalid_integer";
 }
 
 /// The `type` Stripe puts on client-side failures, including every 401, 403 and 429.
@@ -607,6 +609,42 @@ pub fn parameter_invalid_empty(param: &str) -> RenderedError {
         .code(code::PARAMETER_INVALID_EMPTY)
         .param(param)
         .finish()
+}
+
+/// 400 for a parameter that must be a hash (`metadata[key]=…`) but was sent as a plain value:
+/// Stripe answers "Invalid hash" with the parameter and no code.
+pub fn invalid_hash(param: &str) -> RenderedError {
+    Draft::invalid_request(400, "Invalid hash".to_owned())
+        .param(param)
+        .finish()
+}
+
+/// 400 for a parameter that must be an array (`expand[]=…`) but was sent as a plain value or a
+/// hash: Stripe answers "Invalid array" with the parameter and no code.
+pub fn invalid_array(param: &str) -> RenderedError {
+    Draft::invalid_request(400, "Invalid array".to_owned())
+        .param(param)
+        .finish()
+}
+
+/// 400 `parameter_invalid_integer`: "Invalid integer: <value>".
+pub fn invalid_integer(param: &str, value: &str) -> RenderedError {
+    Draft::invalid_request(400, format!("Invalid integer: {value}"))
+        .code(code::PARAMETER_INVALID_INTEGER)
+        .param(param)
+        .finish()
+}
+
+/// 400 for a request body or query string that cannot be decoded at all (bad percent-encoding,
+/// unbalanced brackets). Stripe's wording for these is not recorded, so the message is rakguard's
+/// own ("Invalid request parameter '<param>': <detail>."); it carries the parameter and no code.
+pub fn malformed_parameter(param: &str, detail: &str) -> RenderedError {
+    Draft::invalid_request(
+        400,
+        format!("Invalid request parameter '{param}': {detail}."),
+    )
+    .param(param)
+    .finish()
 }
 
 /// 500 `api_error` with the given message (see [`DEFAULT_API_ERROR_MESSAGE`]).
@@ -1976,5 +2014,20 @@ mod tests {
             prop_assert_eq!(parsed.as_ref().and_then(|p| p.masked_key.clone()), Some(key));
             prop_assert_eq!(parsed.and_then(|p| p.account_id), Some(account));
         }
+    }
+
+    #[test]
+    fn parameter_shape_errors_name_the_parameter() {
+        let hash = invalid_hash("metadata");
+        assert_eq!((hash.status, hash.message()), (400, Some("Invalid hash")));
+        assert_eq!(hash.body["error"]["param"], "metadata");
+        assert!(hash.body["error"].get("code").is_none());
+        let array = invalid_array("expand");
+        assert_eq!(array.message(), Some("Invalid array"));
+        let integer = invalid_integer("limit", "ten");
+        assert_eq!(integer.body["error"]["code"], "parameter_invalid_integer");
+        assert_eq!(integer.message(), Some("Invalid integer: ten"));
+        let malformed = malformed_parameter("a[b", "unbalanced brackets");
+        assert_eq!(malformed.body["error"]["param"], "a[b");
     }
 }

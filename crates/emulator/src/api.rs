@@ -1,0 +1,469 @@
+//! The Stripe-compatible `/v1` surface: the response envelope (headers and request log) and the
+//! request pipeline, in Stripe's order of checks:
+//!
+//! 1. authentication and key state ([`Caller`], see [`crate::auth`]);
+//! 2. publishable keys: only a few client-side calls, else 401 `secret_key_required`;
+//! 3. rate limit per account and mode: 429 with `Stripe-Rate-Limited-Reason: global-rate`;
+//! 4. route: an operation of the catalogue, else 404 "Unrecognized request URL";
+//! 5. permission: `Stripe-Account` (no Connect permissions, unreachable account, Connect
+//!    permission) or the key's own permissions; restricted keys get the 403 of the configured era.
+//!    Operations the catalogue marks `unavailable` or `unknown` are refused to restricted keys
+//!    with the "not available for use by restricted keys" form: for `unknown` that is a choice,
+//!    since no permission is known that would allow them;
+//! 6. parameter decoding (400 on malformed input), idempotency, faults, then the handler.
+//!
+//! Nothing before step 6 is stored against an idempotency key.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rakguard_catalog::endpoint::{ExceptionKind, Matched, Method, Rule};
+use rakguard_catalog::key::{KeyKind, MaskStyle};
+use rakguard_catalog::permission::Permission;
+use rakguard_catalog::stripe_error::{self, PermissionErrorEra, PermissionName, PermissionRefusal};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::config::ErrorEra;
+use crate::error::ApiError;
+use crate::form;
+use crate::idempotency::{Begin, IdempotencyKey, Scope, StoredResponse, is_storable};
+use crate::resources::{Ctx, Outcome, customers, fallback};
+use crate::state::{AppState, LogEntry};
+
+/// The `Request-Id` of the request being served, set by [`envelope`].
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// What the request log records beyond the request itself, attached to responses.
+#[derive(Debug, Clone, Default)]
+pub struct LogInfo {
+    /// The key object's id.
+    pub key_id: Option<String>,
+    /// The permission the operation required.
+    pub permission: Option<String>,
+}
+
+/// Marks a response whose connection must be dropped (the `reset_rate` fault).
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// Middleware around every `/v1` request: assigns the `Request-Id`, sets Stripe's response
+/// headers (`Request-Id`, `Stripe-Version`, JSON content type, the echoed `Idempotency-Key`) and
+/// records the request in the log.
+pub async fn envelope(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let request_id = state.new_request_id();
+    let version = request
+        .headers()
+        .get("stripe-version")
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(state.default_stripe_version())
+                .unwrap_or_else(|_| HeaderValue::from_static("2025-09-30.clover"))
+        });
+    let idempotency_key = request.headers().get("idempotency-key").cloned();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
+    let mut response = next.run(request).await;
+    let info = response
+        .extensions()
+        .get::<LogInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("request-id", value);
+    }
+    headers.insert("stripe-version", version);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    if let Some(key) = idempotency_key {
+        headers.insert("idempotency-key", key);
+    }
+    state.record(LogEntry {
+        time: state.clock().now(),
+        key_id: info.key_id,
+        method,
+        path,
+        status: response.status().as_u16(),
+        permission: info.permission,
+        request_id,
+    });
+    if response.extensions().get::<DropConnection>().is_some() {
+        *response.body_mut() = Body::new(crate::server::AbortBody);
+    }
+    response
+}
+
+/// The handler for every `/v1` request once the key is authenticated.
+pub async fn handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut info = LogInfo {
+        key_id: Some(caller.key_id.clone()),
+        permission: None,
+    };
+    let request = Incoming {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: &body,
+        request_id: &request_id,
+    };
+    let mut response = match pipeline(&state, &caller, &request, &mut info).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// The parts of the request the pipeline reads.
+struct Incoming<'a> {
+    method: &'a HttpMethod,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+    request_id: &'a str,
+}
+
+impl Incoming<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The raw parameters: the body of a `POST`, the query string otherwise.
+    fn raw_params(&self) -> String {
+        if self.method == HttpMethod::POST {
+            String::from_utf8_lossy(self.body).into_owned()
+        } else {
+            self.uri.query().unwrap_or_default().to_owned()
+        }
+    }
+}
+
+async fn pipeline(
+    state: &AppState,
+    caller: &Caller,
+    request: &Incoming<'_>,
+    info: &mut LogInfo,
+) -> Result<Response, ApiError> {
+    let catalog = state.catalog();
+    let path = request.uri.path();
+    let matched = Method::from_str(request.method.as_str())
+        .ok()
+        .and_then(|method| catalog.lookup_with_params(method, path));
+    info.permission = matched
+        .as_ref()
+        .and_then(|matched| matched.operation.permission())
+        .map(|permission| catalog.permission_name(permission));
+    let raw_params = request.raw_params();
+
+    if caller.kind == KeyKind::Publishable && !publishable_may_call(matched.as_ref(), &raw_params) {
+        return Err(stripe_error::secret_key_required().into());
+    }
+    let stripe_account = request.header("stripe-account").map(str::to_owned);
+    let account = stripe_account
+        .clone()
+        .unwrap_or_else(|| state.account_id().to_owned());
+    if !state.take_token(&account, caller.mode) {
+        return Err(ApiError::from(stripe_error::rate_limited())
+            .with_header("stripe-rate-limited-reason", "global-rate"));
+    }
+    let Some(matched) = matched else {
+        return Err(stripe_error::unrecognized_url(request.method.as_str(), path).into());
+    };
+    authorise(state, caller, &matched, stripe_account.as_deref())?;
+
+    let params = form::decode(&raw_params)?;
+    let ctx = Ctx {
+        state,
+        account: &account,
+        mode: caller.mode,
+        params: &params,
+        path,
+    };
+    let idempotency = match request.header("idempotency-key") {
+        Some(raw) if request.method == HttpMethod::POST => {
+            let key = IdempotencyKey::parse(raw)
+                .map_err(|problem| ApiError::parameter_invalid("Idempotency-Key", problem))?;
+            Some(Scope {
+                account: account.clone(),
+                mode: caller.mode,
+                key,
+            })
+        }
+        _ => None,
+    };
+    let Some(scope) = idempotency else {
+        return Ok(execute(&ctx, &matched).await.into_response_parts());
+    };
+    let fingerprint = format!("{} {path}\n{params}", request.method);
+    let begun = state.write().idempotency.begin(&scope, &fingerprint);
+    match begun {
+        Begin::Replay(stored) => {
+            let mut response = stored_response(stored.status, stored.body);
+            let headers = response.headers_mut();
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            if let Ok(original) = HeaderValue::from_str(&stored.request_id) {
+                headers.insert("original-request", original);
+            }
+            Ok(response)
+        }
+        Begin::Mismatch => Err(stripe_error::idempotency_mismatch(scope.key.as_str()).into()),
+        Begin::InUse => Err(stripe_error::idempotency_key_in_use(scope.key.as_str()).into()),
+        Begin::Proceed => {
+            let guard = InFlight {
+                state,
+                scope: &scope,
+            };
+            let outcome = execute(&ctx, &matched).await;
+            let (status, body) = match &outcome {
+                Executed::Answered(Ok(reply)) => (reply.status, Some(reply.body.clone())),
+                Executed::Answered(Err(error)) => {
+                    (error.status(), Some(error.rendered.body.clone()))
+                }
+                Executed::Dropped => (0, None),
+            };
+            match body {
+                Some(body) if is_storable(status) => {
+                    state.write().idempotency.finish(
+                        &scope,
+                        StoredResponse {
+                            status,
+                            body,
+                            request_id: request.request_id.to_owned(),
+                        },
+                    );
+                }
+                _ => drop(guard),
+            }
+            Ok(outcome.into_response_parts())
+        }
+    }
+}
+
+/// Forgets an in-flight idempotency key when the request ends without storing a result,
+/// including when the client goes away mid-request.
+struct InFlight<'a> {
+    state: &'a AppState,
+    scope: &'a Scope,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.state.write().idempotency.abandon(self.scope);
+    }
+}
+
+fn stored_response(status: u16, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(body)).into_response()
+}
+
+/// What executing a request produced.
+enum Executed {
+    /// A reply or an error.
+    Answered(Outcome),
+    /// The `reset_rate` fault: no answer at all.
+    Dropped,
+}
+
+impl Executed {
+    fn into_response_parts(self) -> Response {
+        match self {
+            Executed::Answered(Ok(reply)) => stored_response(reply.status, reply.body),
+            Executed::Answered(Err(error)) => error.into_response(),
+            Executed::Dropped => {
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.extensions_mut().insert(DropConnection);
+                response
+            }
+        }
+    }
+}
+
+/// Runs the faults, then the handler.
+async fn execute(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Executed {
+    let (delay, fail, reset) = {
+        let mut data = ctx.state.write();
+        let faults = data.faults;
+        let jitter = if faults.jitter_ms > 0 {
+            data.ids.up_to(faults.jitter_ms)
+        } else {
+            0
+        };
+        let fail = faults.error_rate > 0.0 && data.ids.unit() < faults.error_rate;
+        let reset = faults.reset_rate > 0.0 && data.ids.unit() < faults.reset_rate;
+        (faults.latency_ms.saturating_add(jitter), fail, reset)
+    };
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if reset {
+        return Executed::Dropped;
+    }
+    if fail {
+        return Executed::Answered(Err(ApiError::internal()));
+    }
+    Executed::Answered(dispatch(ctx, matched))
+}
+
+fn dispatch(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Outcome {
+    let operation = matched.operation;
+    let id = || {
+        matched
+            .params
+            .first()
+            .map_or("", |(_, value)| value.as_str())
+    };
+    match (operation.method, operation.path.as_str()) {
+        (Method::Post, "/v1/customers") => customers::create(ctx),
+        (Method::Get, "/v1/customers") => customers::list(ctx),
+        (Method::Get, "/v1/customers/{customer}") => customers::retrieve(ctx, id()),
+        (Method::Post, "/v1/customers/{customer}") => customers::update(ctx, id()),
+        (Method::Delete, "/v1/customers/{customer}") => customers::delete(ctx, id()),
+        _ => fallback::answer(ctx, matched),
+    }
+}
+
+/// Client-side calls a publishable key may make: the catalogue's `publishable` operations and a
+/// short explicit list; the payment and setup intent ones only with a `client_secret`.
+fn publishable_may_call(matched: Option<&Matched<'_>>, raw_params: &str) -> bool {
+    let Some(matched) = matched else {
+        return false;
+    };
+    let operation = matched.operation;
+    if matches!(
+        operation.rule,
+        Rule::Excepted {
+            kind: ExceptionKind::Publishable
+        }
+    ) {
+        return true;
+    }
+    let has_client_secret = || {
+        form::decode(raw_params)
+            .ok()
+            .is_some_and(|params| params.get("client_secret").is_some())
+    };
+    match (operation.method, operation.path.as_str()) {
+        (Method::Post, "/v1/tokens" | "/v1/payment_methods" | "/v1/sources") => true,
+        (Method::Get, "/v1/payment_intents/{intent}" | "/v1/setup_intents/{intent}")
+        | (
+            Method::Post,
+            "/v1/payment_intents/{intent}/confirm" | "/v1/setup_intents/{intent}/confirm",
+        ) => has_client_secret(),
+        _ => false,
+    }
+}
+
+/// The permission check, with `Stripe-Account` handling.
+fn authorise(
+    state: &AppState,
+    caller: &Caller,
+    matched: &Matched<'_>,
+    stripe_account: Option<&str>,
+) -> Result<(), ApiError> {
+    let restricted = caller.kind == KeyKind::Restricted;
+    let permission_mask = match state.era() {
+        ErrorEra::Current => MaskStyle::Short,
+        ErrorEra::Legacy => MaskStyle::Long,
+    };
+    let held = match stripe_account {
+        None => &caller.permissions,
+        Some(account) => {
+            let connect = caller.connect_permissions.as_ref();
+            if restricted && connect.is_none_or(|permissions| permissions.is_empty()) {
+                return Err(stripe_error::no_connect_permissions().into());
+            }
+            if !state.is_reachable_account(account) {
+                return Err(stripe_error::account_invalid(
+                    &caller.masked(permission_mask),
+                    account,
+                )
+                .into());
+            }
+            match connect {
+                Some(permissions) => permissions,
+                None => &caller.permissions,
+            }
+        }
+    };
+    if !restricted {
+        return Ok(());
+    }
+    let account = stripe_account.unwrap_or(state.account_id());
+    let masked = caller.masked(permission_mask);
+    let refuse = |era: PermissionErrorEra, permissions: &[PermissionName]| -> ApiError {
+        stripe_error::permission_error(
+            era,
+            &PermissionRefusal {
+                masked_key: &masked,
+                account_id: account,
+                permissions,
+                key_object_id: &caller.key_id,
+            },
+        )
+        .into()
+    };
+    match &matched.operation.rule {
+        Rule::Mapped {
+            permission, names, ..
+        } => {
+            if state.catalog().satisfies(held, permission) {
+                Ok(())
+            } else {
+                Err(refuse(
+                    state.era().template(),
+                    &named(state, permission, names),
+                ))
+            }
+        }
+        Rule::Excepted {
+            kind: ExceptionKind::Unavailable | ExceptionKind::Unknown,
+        } => Err(refuse(PermissionErrorEra::Unavailable, &[])),
+        Rule::Excepted { .. } => Ok(()),
+    }
+}
+
+/// The permissions a 403 names: the ids Stripe has been seen to name for this operation when the
+/// catalogue records any, else the operation's own permission.
+fn named(state: &AppState, permission: &Permission, names: &[String]) -> Vec<PermissionName> {
+    let catalog = state.catalog();
+    if names.is_empty() {
+        let id = catalog.permission_name(permission);
+        return vec![PermissionName::new(id, catalog.error_label(permission))];
+    }
+    names
+        .iter()
+        .map(|name| {
+            let label = catalog
+                .permission_by_scope(name)
+                .map(|permission| catalog.error_label(&permission))
+                .unwrap_or_default();
+            PermissionName::new(name.clone(), label)
+        })
+        .collect()
+}

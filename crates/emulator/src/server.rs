@@ -1,0 +1,153 @@
+//! Assembling and running the emulator: [`router`] builds the axum app from a state, [`spawn`]
+//! binds a socket and serves it in the background until [`Running::shutdown`].
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::middleware;
+use axum::routing::any;
+use http_body::Frame;
+use rakguard_catalog::key::{KeyKind, Mode};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::admin::{self, ADMIN_PREFIX};
+use crate::api;
+use crate::config::EmulatorConfig;
+use crate::error::EmulatorError;
+use crate::state::AppState;
+
+/// The emulator's HTTP app: `/v1/…` (Stripe-compatible) and `/_emulator/v1/…` (admin).
+///
+/// Requests need `ConnectInfo<SocketAddr>` for IP allowlists; [`spawn`] provides it, and tests
+/// driving the router directly can insert it into the request's extensions.
+pub fn router(state: AppState) -> Router {
+    let stripe = Router::new()
+        .route("/v1", any(api::handle))
+        .route("/v1/{*rest}", any(api::handle))
+        .route("/v2/{*rest}", any(api::handle))
+        .layer(middleware::from_fn_with_state(state.clone(), api::envelope));
+    Router::new()
+        .merge(stripe)
+        .nest(ADMIN_PREFIX, admin::routes())
+        .with_state(state)
+}
+
+/// A generated or configured key, as handed back by [`spawn`].
+#[derive(Debug, Clone)]
+pub struct StartedKey {
+    /// The key object's id (`mk_…`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Secret, restricted or publishable.
+    pub kind: KeyKind,
+    /// Test or live.
+    pub mode: Mode,
+    /// The full secret.
+    pub secret: String,
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// `http://<addr>`.
+    pub base_url: String,
+    /// Every key with its secret.
+    pub keys: Vec<StartedKey>,
+    /// The state, for inspection (request log, clock).
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The first key of this kind and mode.
+    pub fn key(&self, kind: KeyKind, mode: Mode) -> Option<&StartedKey> {
+        self.keys
+            .iter()
+            .find(|key| key.kind == kind && key.mode == mode)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish and waits for the server.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(error) => Err(std::io::Error::other(error)),
+        }
+    }
+}
+
+/// Binds `config.host:config.port` and serves the emulator on the current tokio runtime.
+pub async fn spawn(config: EmulatorConfig) -> Result<Running, EmulatorError> {
+    let state = AppState::new(&config)?;
+    let address = SocketAddr::new(config.host, config.port);
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            address: address.to_string(),
+            source,
+        })?;
+    let keys = state
+        .keys()
+        .into_iter()
+        .map(|record| StartedKey {
+            id: record.id,
+            name: record.spec.name,
+            kind: record.spec.kind,
+            mode: record.spec.mode,
+            secret: record.secret,
+        })
+        .collect();
+    let (sender, receiver) = oneshot::channel::<()>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = receiver.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        base_url: format!("http://{addr}"),
+        keys,
+        state,
+        shutdown: Some(sender),
+        task,
+    })
+}
+
+/// A response body that fails at once, which makes the server close the connection without
+/// sending a response (the `reset_rate` fault).
+#[derive(Debug)]
+pub struct AbortBody;
+
+impl http_body::Body for AbortBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        ))))
+    }
+}
