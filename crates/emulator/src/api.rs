@@ -203,6 +203,8 @@ async fn pipeline(
         mode: caller.mode,
         params: &params,
         path,
+        request_id: request.request_id,
+        idempotency_key: request.header("idempotency-key"),
     };
     let idempotency = match request.header("idempotency-key") {
         Some(raw) if request.method == HttpMethod::POST => {

@@ -34,6 +34,7 @@ pub mod keys;
 pub mod resources;
 pub mod server;
 pub mod state;
+pub mod store;
 
 pub use config::{EmulatorConfig, ErrorEra, FaultSettings, RateLimits};
 pub use error::{AdminError, ApiError, EmulatorError};

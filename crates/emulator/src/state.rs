@@ -16,7 +16,7 @@ use crate::error::{AdminError, EmulatorError};
 use crate::idempotency::IdempotencyStore;
 use crate::ids::{Clock, Ids};
 use crate::keys::{KeyRecord, KeyStore};
-use crate::resources::customers::CustomerStore;
+use crate::store::Store;
 
 /// The most request-log entries kept; older ones are dropped first.
 pub const MAX_LOG_ENTRIES: usize = 10_000;
@@ -52,8 +52,10 @@ struct Bucket {
 pub struct Data {
     /// The keys.
     pub keys: KeyStore,
-    /// Customers by account and mode.
-    pub customers: HashMap<(String, Mode), CustomerStore>,
+    /// Every stored object, by account, mode and type.
+    pub objects: Store,
+    /// Events waiting for webhook delivery: (account, mode, event id).
+    pub outbox: Vec<(String, Mode, String)>,
     /// First responses of idempotent requests.
     pub idempotency: IdempotencyStore,
     /// Injected faults.
@@ -113,7 +115,8 @@ impl AppState {
             }),
             data: Arc::new(RwLock::new(Data {
                 keys,
-                customers: HashMap::new(),
+                objects: Store::default(),
+                outbox: Vec::new(),
                 idempotency: IdempotencyStore::default(),
                 faults: config.faults,
                 ids,
@@ -228,7 +231,8 @@ impl AppState {
     /// Clears objects, idempotency records, rate buckets and the log; keeps keys and faults.
     pub fn reset(&self) {
         let mut data = self.write();
-        data.customers.clear();
+        data.objects.clear();
+        data.outbox.clear();
         data.idempotency.clear();
         data.buckets.clear();
         data.log.clear();

@@ -16,8 +16,9 @@ use rakguard_catalog::endpoint::{Matched, Method};
 use rakguard_catalog::stripe_error::{self, Lookup};
 use serde_json::{Value, json};
 
-use super::customers::{self, Found};
+use super::customers;
 use super::{Ctx, Outcome, Reply};
+use crate::store::Found;
 
 /// Singleton `GET` resources: answered with one object, not a list.
 const SINGLETONS: [&str; 4] = [
@@ -94,11 +95,17 @@ pub fn answer(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Outcome {
             .checked_sub(1)
             .and_then(|index| segments.get(index));
         if collection == Some(&"customers") {
-            match customers::find(ctx, value) {
+            match ctx.find(&customers::KIND, value) {
                 Found::Here(_) => continue,
                 found => {
                     let param = param_name(&segments, position, name);
-                    return Err(customers::missing(&found, value, &param, Lookup::Path));
+                    return Err(super::missing(
+                        &customers::KIND,
+                        &found,
+                        value,
+                        &param,
+                        Lookup::Path,
+                    ));
                 }
             }
         }

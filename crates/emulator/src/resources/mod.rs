@@ -5,12 +5,31 @@
 
 pub mod customers;
 pub mod fallback;
+pub mod params;
 
 use rakguard_catalog::key::Mode;
-use serde_json::Value;
+use rakguard_catalog::stripe_error::{self, ApiMode, Lookup};
+use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Data};
+use crate::store::Found;
+use params::Params;
+
+/// What the emulator knows about one stored object type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// The `object` field and the name in "No such …" messages: `customer`, `checkout.session`.
+    pub object: &'static str,
+    /// The id prefix, e.g. `cus_`; empty for user-chosen ids (coupons get a random one).
+    pub prefix: &'static str,
+    /// Letters and digits after the prefix.
+    pub id_len: usize,
+    /// The list URL, e.g. `/v1/customers`.
+    pub url: &'static str,
+    /// The event type stem, e.g. `customer` gives `customer.created`; `None` for no events.
+    pub events: Option<&'static str>,
+}
 
 /// What a handler needs to know about the request.
 #[derive(Debug, Clone, Copy)]
@@ -25,13 +44,241 @@ pub struct Ctx<'a> {
     pub params: &'a Value,
     /// The request path, without query string.
     pub path: &'a str,
+    /// The request's id (`req_…`), recorded on the events it causes.
+    pub request_id: &'a str,
+    /// The request's idempotency key, recorded on the events it causes.
+    pub idempotency_key: Option<&'a str>,
 }
+
+/// The default page size of lists.
+pub const DEFAULT_LIMIT: usize = 10;
+/// The largest page.
+pub const MAX_LIMIT: usize = 100;
 
 impl Ctx<'_> {
     /// Whether the request is in live mode.
     pub fn livemode(&self) -> bool {
         self.mode == Mode::Live
     }
+
+    /// The request's parameters, checked against what the endpoint accepts.
+    pub fn params(&self, allowed: &[&str]) -> Result<Params<'_>, ApiError> {
+        Params::new(self.params, allowed)
+    }
+
+    /// The current time, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.state.clock().now()
+    }
+
+    /// A fresh id for an object of `kind`.
+    pub fn new_id(&self, kind: &Kind) -> String {
+        let prefix = if kind.prefix.is_empty() {
+            ""
+        } else {
+            kind.prefix
+        };
+        self.state.write().ids.id(prefix, kind.id_len)
+    }
+
+    /// Where an id of `kind` is, for this request's account and mode.
+    pub fn find(&self, kind: &Kind, id: &str) -> Found {
+        self.state
+            .read()
+            .objects
+            .find(self.account, self.mode, kind.object, id)
+    }
+
+    /// The object, or Stripe's 404 ("No such customer: 'x'", with the other-mode hint where the
+    /// id exists in the other mode). `param` names the id's parameter (`id` for the path).
+    pub fn require(
+        &self,
+        kind: &Kind,
+        id: &str,
+        param: &str,
+        lookup: Lookup,
+    ) -> Result<Value, ApiError> {
+        match self.find(kind, id) {
+            Found::Here(object) => Ok(object),
+            found => Err(missing(kind, &found, id, param, lookup)),
+        }
+    }
+
+    /// Stores a new object and records its `….created` event.
+    pub fn insert(&self, kind: &Kind, object: Value) -> Value {
+        let mut data = self.state.write();
+        data.objects
+            .insert(self.account, self.mode, kind.object, object.clone());
+        if let Some(stem) = kind.events {
+            self.record_event(&mut data, &format!("{stem}.created"), &object, None);
+        }
+        object
+    }
+
+    /// Replaces a stored object and records its `….updated` event with the fields that changed.
+    pub fn update(&self, kind: &Kind, before: &Value, after: Value) -> Value {
+        let mut data = self.state.write();
+        data.objects
+            .replace(self.account, self.mode, kind.object, after.clone());
+        if let Some(stem) = kind.events {
+            let previous = previous_attributes(before, &after);
+            if !previous.is_empty() {
+                self.record_event(
+                    &mut data,
+                    &format!("{stem}.updated"),
+                    &after,
+                    Some(Value::Object(previous)),
+                );
+            }
+        }
+        after
+    }
+
+    /// Records an event other than created/updated/deleted (e.g. `invoice.paid`).
+    pub fn event(&self, event_type: &str, object: &Value) {
+        let mut data = self.state.write();
+        self.record_event(&mut data, event_type, object, None);
+    }
+
+    /// Deletes a stored object, records its `….deleted` event, and returns Stripe's deletion
+    /// object (`{"id", "object", "deleted": true}`).
+    pub fn delete(&self, kind: &Kind, id: &str) -> Value {
+        let mut data = self.state.write();
+        if let Some(object) = data
+            .objects
+            .delete(self.account, self.mode, kind.object, id)
+            && let Some(stem) = kind.events
+        {
+            self.record_event(&mut data, &format!("{stem}.deleted"), &object, None);
+        }
+        deleted(kind, id)
+    }
+
+    fn record_event(
+        &self,
+        data: &mut Data,
+        event_type: &str,
+        object: &Value,
+        previous: Option<Value>,
+    ) {
+        let id = data.ids.id("evt_", 24);
+        let mut payload = json!({ "object": object });
+        if let Some(previous) = previous {
+            payload["previous_attributes"] = previous;
+        }
+        let event = json!({
+            "id": id,
+            "object": "event",
+            "api_version": self.state.default_stripe_version(),
+            "created": self.state.clock().now(),
+            "data": payload,
+            "livemode": self.livemode(),
+            "pending_webhooks": 0,
+            "request": { "id": self.request_id, "idempotency_key": self.idempotency_key },
+            "type": event_type,
+        });
+        data.objects
+            .insert(self.account, self.mode, EVENT.object, event);
+        data.outbox.push((self.account.to_owned(), self.mode, id));
+    }
+
+    /// A page of stored objects of `kind`, newest first, that pass `keep`: `limit` (1 to 100,
+    /// default 10), `starting_after` or `ending_before`, and `has_more`, as Stripe pages lists.
+    pub fn list(&self, kind: &Kind, params: &Params<'_>, keep: impl Fn(&Value) -> bool) -> Outcome {
+        let limit = params.limit()?;
+        let starting_after = params.cursor("starting_after")?;
+        let ending_before = params.cursor("ending_before")?;
+        if starting_after.is_some() && ending_before.is_some() {
+            return Err(stripe_error::malformed_parameter(
+                "ending_before",
+                "starting_after and ending_before cannot be combined",
+            )
+            .into());
+        }
+        let data = self.state.read();
+        let newest_first: Vec<&Value> = data
+            .objects
+            .newest_first(self.account, self.mode, kind.object)
+            .into_iter()
+            .filter(|object| keep(object))
+            .collect();
+        let position = |id: &str, param: &str| -> Result<usize, ApiError> {
+            newest_first
+                .iter()
+                .position(|object| object.get("id").and_then(Value::as_str) == Some(id))
+                .ok_or_else(|| {
+                    stripe_error::resource_missing(kind.object, id, param, Lookup::Parameter).into()
+                })
+        };
+        let (start, end) = if let Some(id) = &starting_after {
+            let start = position(id, "starting_after")? + 1;
+            (start, (start + limit).min(newest_first.len()))
+        } else if let Some(id) = &ending_before {
+            let end = position(id, "ending_before")?;
+            (end.saturating_sub(limit), end)
+        } else {
+            (0, limit.min(newest_first.len()))
+        };
+        let has_more = if ending_before.is_some() {
+            start > 0
+        } else {
+            end < newest_first.len()
+        };
+        let page: Vec<Value> = newest_first
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|object| (*object).clone())
+            .collect();
+        Ok(Reply::ok(json!({
+            "object": "list",
+            "data": page,
+            "has_more": has_more,
+            "url": kind.url,
+        })))
+    }
+}
+
+/// Events, stored like any object.
+pub const EVENT: Kind = Kind {
+    object: "event",
+    prefix: "evt_",
+    id_len: 24,
+    url: "/v1/events",
+    events: None,
+};
+
+/// Stripe's 404 for an id that is not usable in this request.
+pub fn missing(kind: &Kind, found: &Found, id: &str, param: &str, lookup: Lookup) -> ApiError {
+    match found {
+        Found::OtherMode(mode) => {
+            let mode = match mode {
+                Mode::Test => ApiMode::Test,
+                Mode::Live => ApiMode::Live,
+            };
+            stripe_error::resource_missing_in_other_mode(kind.object, id, param, mode, lookup)
+                .into()
+        }
+        _ => stripe_error::resource_missing(kind.object, id, param, lookup).into(),
+    }
+}
+
+/// Stripe's answer to a deletion: `{"id", "object", "deleted": true}`.
+pub fn deleted(kind: &Kind, id: &str) -> Value {
+    json!({ "id": id, "object": kind.object, "deleted": true })
+}
+
+/// The top-level fields of `before` that differ in `after`, with their old values (the
+/// `previous_attributes` of an `….updated` event).
+fn previous_attributes(before: &Value, after: &Value) -> Map<String, Value> {
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+        return Map::new();
+    };
+    before
+        .iter()
+        .filter(|(field, value)| after.get(*field) != Some(*value))
+        .map(|(field, value)| (field.clone(), value.clone()))
+        .collect()
 }
 
 /// A successful answer: the status and the JSON body.
