@@ -205,6 +205,7 @@ async fn pipeline(
         path,
         request_id: request.request_id,
         idempotency_key: request.header("idempotency-key"),
+        path_params: &matched.params,
     };
     let idempotency = match request.header("idempotency-key") {
         Some(raw) if request.method == HttpMethod::POST => {
@@ -346,7 +347,10 @@ fn dispatch(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Outcome {
         (Method::Get, "/v1/customers/{customer}") => customers::retrieve(ctx, id()),
         (Method::Post, "/v1/customers/{customer}") => customers::update(ctx, id()),
         (Method::Delete, "/v1/customers/{customer}") => customers::delete(ctx, id()),
-        _ => fallback::answer(ctx, matched),
+        (method, template) => crate::resources::ROUTES
+            .iter()
+            .find_map(|route| route(ctx, method, template, id()))
+            .unwrap_or_else(|| fallback::answer(ctx, matched)),
     }
 }
 

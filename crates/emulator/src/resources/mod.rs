@@ -3,9 +3,24 @@
 //! [`customers`] is a real resource with storage; [`fallback`] answers every other catalogue
 //! operation the way Stripe answers a request for an object that does not exist.
 
+pub mod balance;
+pub mod charges;
+pub mod checkout_sessions;
+pub mod coupons;
 pub mod customers;
+pub mod events;
 pub mod fallback;
+pub mod invoice_items;
+pub mod invoices;
 pub mod params;
+pub mod payment_intents;
+pub mod payment_methods;
+pub mod prices;
+pub mod products;
+pub mod promotion_codes;
+pub mod refunds;
+pub mod subscriptions;
+pub mod webhook_endpoints;
 
 use rakguard_catalog::key::Mode;
 use rakguard_catalog::stripe_error::{self, ApiMode, Lookup};
@@ -48,6 +63,8 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// The request's idempotency key, recorded on the events it causes.
     pub idempotency_key: Option<&'a str>,
+    /// The path parameters by template name, in order (`[("customer", "cus_1")]`).
+    pub path_params: &'a [(&'a str, String)],
 }
 
 /// The default page size of lists.
@@ -59,6 +76,14 @@ impl Ctx<'_> {
     /// Whether the request is in live mode.
     pub fn livemode(&self) -> bool {
         self.mode == Mode::Live
+    }
+
+    /// The path parameter with this template name.
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(param, _)| *param == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The request's parameters, checked against what the endpoint accepts.
@@ -299,3 +324,25 @@ impl Reply {
 
 /// What a handler returns.
 pub type Outcome = Result<Reply, ApiError>;
+
+/// The resource modules that implement operations, asked in turn before the fallback.
+type Route = fn(&Ctx<'_>, rakguard_catalog::endpoint::Method, &str, &str) -> Option<Outcome>;
+
+/// Every resource router, in the order they are asked.
+pub const ROUTES: [Route; 15] = [
+    balance::route,
+    charges::route,
+    checkout_sessions::route,
+    coupons::route,
+    events::route,
+    invoice_items::route,
+    invoices::route,
+    payment_intents::route,
+    payment_methods::route,
+    prices::route,
+    products::route,
+    promotion_codes::route,
+    refunds::route,
+    subscriptions::route,
+    webhook_endpoints::route,
+];
