@@ -6,12 +6,16 @@
 
 mod admin;
 mod auth;
+mod billing;
+mod catalogue_objects;
 mod customers;
 mod fallback;
 mod idempotency;
+mod payments;
 mod permissions;
 mod probes;
 mod socket;
+mod webhooks;
 
 use std::net::SocketAddr;
 

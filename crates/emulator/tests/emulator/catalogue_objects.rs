@@ -1,0 +1,1 @@
+//! Tests of the catalogue_objects resources (being written).
