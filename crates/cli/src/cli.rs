@@ -32,7 +32,62 @@ pub enum Command {
     },
     /// Write the merchant-facing guide to creating the key a manifest needs.
     Guide(GuideArgs),
+    /// Run a local Stripe-compatible API that enforces restricted keys like Stripe.
+    Emulator(EmulatorArgs),
 }
+
+/// Wording of 403 permission errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PermissionErrors {
+    /// Stripe's current wording (`more_permissions_required`, Dashboard label, edit link).
+    Current,
+    /// The 2021–2025 wording naming `'rak_…'` permissions.
+    Legacy,
+}
+
+/// `rakguard emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_EMULATOR_PORT)]
+    pub port: u16,
+    /// A TOML file of keys (`[[key]]` tables: name, type, mode, secret, permissions,
+    /// connect_permissions, expires_at, allowed_ips). Without it, one secret and one
+    /// publishable key per mode are generated.
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Seeds generated ids, secrets and faults, for reproducible runs.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The wording of 403 permission errors.
+    #[arg(long, value_enum, default_value = "current")]
+    pub permission_errors: PermissionErrors,
+    /// Milliseconds added to every request.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Up to this many more milliseconds, drawn per request.
+    #[arg(long, default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// Share of requests (0 to 1) answered with 500 api_error.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of requests (0 to 1) whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Requests per second per account and mode (default: Stripe's, 25 in test mode and 100 in
+    /// live mode).
+    #[arg(long)]
+    pub rate_limit_per_second: Option<u32>,
+    /// Connected accounts reachable with the Stripe-Account header (repeatable).
+    #[arg(long = "connected-account")]
+    pub connected_accounts: Vec<String>,
+}
+
+/// The emulator's default port (stripe-mock's is 12111 too, so SDK examples work unchanged).
+pub const DEFAULT_EMULATOR_PORT: u16 = 12111;
 
 /// `rakguard catalog`.
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! the error says otherwise; see `exit.rs`).
 
 mod catalog;
+mod emulator;
 mod guide;
 mod key;
 mod manifest;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Key { command } => key::run(command),
         Command::Manifest { command } => manifest::run(command),
         Command::Guide(args) => guide::run(args),
+        Command::Emulator(args) => emulator::run(args),
     }
 }
 
