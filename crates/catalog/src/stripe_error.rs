@@ -652,6 +652,49 @@ pub fn api_error(message: &str) -> RenderedError {
     Draft::new(500, API_ERROR, message.to_owned()).finish()
 }
 
+/// The `type` of a declined payment.
+pub const CARD_ERROR: &str = "card_error";
+
+/// 402 `card_error` / `card_declined`: the issuer declined a payment. `decline_code` is Stripe's
+/// (`generic_decline`, `insufficient_funds`, `lost_card`, …) and picks the message Stripe shows
+/// customers ("Your card was declined." for most codes, "Your card has insufficient funds." for
+/// `insufficient_funds`). `charge_id` and `payment_intent_id` fill `charge` and `payment_intent`
+/// when known; Stripe puts the whole PaymentIntent object under `payment_intent`, which callers
+/// holding it may substitute into the body.
+pub fn card_declined(
+    decline_code: &str,
+    charge_id: Option<&str>,
+    payment_intent_id: Option<&str>,
+) -> RenderedError {
+    let message = match decline_code {
+        "insufficient_funds" => "Your card has insufficient funds.",
+        _ => "Your card was declined.",
+    };
+    let mut draft = Draft::new(402, CARD_ERROR, message.to_owned())
+        .code("card_declined")
+        .set("decline_code", decline_code);
+    if let Some(charge) = charge_id {
+        draft = draft.set("charge", charge);
+    }
+    if let Some(intent) = payment_intent_id {
+        draft = draft.set("payment_intent", intent);
+    }
+    draft.finish()
+}
+
+/// 400 `invalid_request_error` for a request refused because of the object's state, with the
+/// `code` and sentence Stripe uses (the caller quotes them, e.g. `payment_intent_unexpected_state`
+/// "You cannot cancel this PaymentIntent because it has a status of succeeded. …",
+/// `charge_already_refunded` "Charge ch_… has already been refunded.").
+pub fn invalid_state(code: &str, message: &str, param: Option<&str>) -> RenderedError {
+    let draft = Draft::invalid_request(400, message.to_owned()).code(code);
+    match param {
+        Some(param) => draft.param(param),
+        None => draft,
+    }
+    .finish()
+}
+
 /// One permission read from a refusal message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ParsedPermission {
@@ -2029,5 +2072,32 @@ mod tests {
         assert_eq!(integer.message(), Some("Invalid integer: ten"));
         let malformed = malformed_parameter("a[b", "unbalanced brackets");
         assert_eq!(malformed.body["error"]["param"], "a[b");
+    }
+
+    #[test]
+    fn card_declines_and_state_refusals() {
+        let declined = card_declined("generic_decline", Some("ch_1"), Some("pi_1"));
+        assert_eq!(declined.status, 402);
+        assert_eq!(declined.body["error"]["type"], "card_error");
+        assert_eq!(declined.code(), Some("card_declined"));
+        assert_eq!(declined.message(), Some("Your card was declined."));
+        assert_eq!(declined.field("decline_code"), Some("generic_decline"));
+        assert_eq!(declined.field("charge"), Some("ch_1"));
+        assert_eq!(declined.field("payment_intent"), Some("pi_1"));
+        let funds = card_declined("insufficient_funds", None, None);
+        assert_eq!(funds.message(), Some("Your card has insufficient funds."));
+        assert!(funds.body["error"].get("charge").is_none());
+        let state = invalid_state(
+            "charge_already_refunded",
+            "Charge ch_1 has already been refunded.",
+            None,
+        );
+        assert_eq!(
+            (state.status, state.code()),
+            (400, Some("charge_already_refunded"))
+        );
+        assert!(state.body["error"].get("param").is_none());
+        let with_param = invalid_state("amount_too_large", "x", Some("amount"));
+        assert_eq!(with_param.field("param"), Some("amount"));
     }
 }

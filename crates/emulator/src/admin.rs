@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/requests", get(list_requests))
         .route("/faults", post(set_faults))
         .route("/reset", post(reset))
+        .route("/stats", get(stats))
 }
 
 type AdminResult = Result<Json<Value>, AdminError>;
@@ -196,4 +197,15 @@ async fn set_faults(State(state): State<AppState>, body: Bytes) -> AdminResult {
 async fn reset(State(state): State<AppState>) -> Json<Value> {
     state.reset();
     Json(json!({"reset": true}))
+}
+
+/// `GET /_emulator/v1/stats`: how many objects of each type are stored (all accounts and modes),
+/// how many requests are logged and how many keys exist.
+async fn stats(State(state): State<AppState>) -> Json<Value> {
+    let data = state.read();
+    Json(serde_json::json!({
+        "objects": data.objects.counts(),
+        "requests": data.log.len(),
+        "keys": data.keys.all().len(),
+    }))
 }

@@ -194,7 +194,7 @@ async fn pipeline(
     let Some(matched) = matched else {
         return Err(stripe_error::unrecognized_url(request.method.as_str(), path).into());
     };
-    authorise(state, caller, &matched, stripe_account.as_deref())?;
+    let authority = authorise(state, caller, &matched, stripe_account.as_deref())?;
 
     let params = form::decode(&raw_params)?;
     let ctx = Ctx {
@@ -206,6 +206,7 @@ async fn pipeline(
         request_id: request.request_id,
         idempotency_key: request.header("idempotency-key"),
         path_params: &matched.params,
+        authority: &authority,
     };
     let idempotency = match request.header("idempotency-key") {
         Some(raw) if request.method == HttpMethod::POST => {
@@ -243,11 +244,12 @@ async fn pipeline(
             };
             let outcome = execute(&ctx, &matched).await;
             let (status, body) = match &outcome {
-                Executed::Answered(Ok(reply)) => (reply.status, Some(reply.body.clone())),
-                Executed::Answered(Err(error)) => {
+                Executed::Answered(Ok(reply)) | Executed::Dropped(Ok(reply)) => {
+                    (reply.status, Some(reply.body.clone()))
+                }
+                Executed::Answered(Err(error)) | Executed::Dropped(Err(error)) => {
                     (error.status(), Some(error.rendered.body.clone()))
                 }
-                Executed::Dropped => (0, None),
             };
             match body {
                 Some(body) if is_storable(status) => {
@@ -289,8 +291,10 @@ fn stored_response(status: u16, body: Value) -> Response {
 enum Executed {
     /// A reply or an error.
     Answered(Outcome),
-    /// The `reset_rate` fault: no answer at all.
-    Dropped,
+    /// The `reset_rate` fault: the request was executed (and its result stored under its
+    /// idempotency key), then the connection was closed without an answer, the way a network
+    /// failure after Stripe has done the work looks to a client.
+    Dropped(Outcome),
 }
 
 impl Executed {
@@ -298,7 +302,7 @@ impl Executed {
         match self {
             Executed::Answered(Ok(reply)) => stored_response(reply.status, reply.body),
             Executed::Answered(Err(error)) => error.into_response(),
-            Executed::Dropped => {
+            Executed::Dropped(_) => {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
                 response.extensions_mut().insert(DropConnection);
                 response
@@ -324,16 +328,29 @@ async fn execute(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Executed {
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    if reset {
-        return Executed::Dropped;
-    }
     if fail {
         return Executed::Answered(Err(ApiError::internal()));
     }
-    Executed::Answered(dispatch(ctx, matched))
+    let outcome = dispatch(ctx, matched);
+    if reset {
+        return Executed::Dropped(outcome);
+    }
+    Executed::Answered(outcome)
 }
 
 fn dispatch(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Outcome {
+    let expand = crate::resources::expand::paths(ctx.params)?;
+    let outcome = route(ctx, matched);
+    match outcome {
+        Ok(mut reply) if !expand.is_empty() && reply.status == 200 => {
+            crate::resources::expand::apply(ctx, &mut reply.body, &expand)?;
+            Ok(reply)
+        }
+        other => other,
+    }
+}
+
+fn route(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Outcome {
     let operation = matched.operation;
     let id = || {
         matched
@@ -386,12 +403,12 @@ fn publishable_may_call(matched: Option<&Matched<'_>>, raw_params: &str) -> bool
 }
 
 /// The permission check, with `Stripe-Account` handling.
-fn authorise(
+fn authorise<'c>(
     state: &AppState,
-    caller: &Caller,
+    caller: &'c Caller,
     matched: &Matched<'_>,
-    stripe_account: Option<&str>,
-) -> Result<(), ApiError> {
+    stripe_account: Option<&'c str>,
+) -> Result<Authority<'c>, ApiError> {
     let restricted = caller.kind == KeyKind::Restricted;
     let permission_mask = match state.era() {
         ErrorEra::Current => MaskStyle::Short,
@@ -417,40 +434,78 @@ fn authorise(
             }
         }
     };
-    if !restricted {
-        return Ok(());
-    }
-    let account = stripe_account.unwrap_or(state.account_id());
-    let masked = caller.masked(permission_mask);
-    let refuse = |era: PermissionErrorEra, permissions: &[PermissionName]| -> ApiError {
-        stripe_error::permission_error(
-            era,
-            &PermissionRefusal {
-                masked_key: &masked,
-                account_id: account,
-                permissions,
-                key_object_id: &caller.key_id,
-            },
-        )
-        .into()
+    let authority = Authority {
+        held: restricted.then_some(held),
+        masked_key: caller.masked(permission_mask),
+        key_id: &caller.key_id,
+        account: stripe_account.map_or_else(|| state.account_id().to_owned(), str::to_owned),
     };
     match &matched.operation.rule {
         Rule::Mapped {
             permission, names, ..
-        } => {
-            if state.catalog().satisfies(held, permission) {
-                Ok(())
-            } else {
-                Err(refuse(
-                    state.era().template(),
-                    &named(state, permission, names),
-                ))
-            }
-        }
+        } => authority.require_named(state, permission, names)?,
         Rule::Excepted {
             kind: ExceptionKind::Unavailable | ExceptionKind::Unknown,
-        } => Err(refuse(PermissionErrorEra::Unavailable, &[])),
-        Rule::Excepted { .. } => Ok(()),
+        } if restricted => return Err(authority.refuse(PermissionErrorEra::Unavailable, &[])),
+        Rule::Excepted { .. } => {}
+    }
+    Ok(authority)
+}
+
+/// What the request's key may do, and what a refusal must say.
+#[derive(Debug, Clone)]
+pub struct Authority<'c> {
+    /// A restricted key's permissions for this request (its Connect permissions with
+    /// `Stripe-Account`); `None` for keys that may do anything.
+    held: Option<&'c std::collections::BTreeSet<Permission>>,
+    masked_key: String,
+    key_id: &'c str,
+    account: String,
+}
+
+impl Authority<'_> {
+    /// An authority that may do anything on `account`, for calling resources outside a request
+    /// (tests of helpers such as `payment_intents::pay`).
+    pub fn unrestricted(account: &str) -> Authority<'static> {
+        Authority {
+            held: None,
+            masked_key: String::new(),
+            key_id: "",
+            account: account.to_owned(),
+        }
+    }
+
+    /// Allows the request to go on if the key holds `permission` (write implies read, rows imply
+    /// others), else Stripe's 403 naming it.
+    pub fn require(&self, state: &AppState, permission: &Permission) -> Result<(), ApiError> {
+        self.require_named(state, permission, &[])
+    }
+
+    fn require_named(
+        &self,
+        state: &AppState,
+        permission: &Permission,
+        names: &[String],
+    ) -> Result<(), ApiError> {
+        match self.held {
+            Some(held) if !state.catalog().satisfies(held, permission) => {
+                Err(self.refuse(state.era().template(), &named(state, permission, names)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn refuse(&self, era: PermissionErrorEra, permissions: &[PermissionName]) -> ApiError {
+        stripe_error::permission_error(
+            era,
+            &PermissionRefusal {
+                masked_key: &self.masked_key,
+                account_id: &self.account,
+                permissions,
+                key_object_id: self.key_id,
+            },
+        )
+        .into()
     }
 }
 

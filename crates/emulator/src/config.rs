@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{AdminError, EmulatorError};
 use crate::keys::KeySpec;
+use crate::webhooks::WebhookSettings;
 
 /// Stripe's global rate limit in test mode (sandbox), requests per second.
 pub const DEFAULT_TEST_RATE_LIMIT: u32 = 25;
@@ -102,6 +103,8 @@ pub struct EmulatorConfig {
     pub connected_accounts: Vec<String>,
     /// The `Stripe-Version` answered when a request names none.
     pub default_stripe_version: String,
+    /// Webhook delivery: retries, concurrency, timeouts.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for EmulatorConfig {
@@ -116,6 +119,7 @@ impl Default for EmulatorConfig {
             faults: FaultSettings::default(),
             connected_accounts: Vec::new(),
             default_stripe_version: DEFAULT_STRIPE_VERSION.to_owned(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

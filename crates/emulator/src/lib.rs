@@ -35,6 +35,7 @@ pub mod resources;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod webhooks;
 
 pub use config::{EmulatorConfig, ErrorEra, FaultSettings, RateLimits};
 pub use error::{AdminError, ApiError, EmulatorError};

@@ -20,6 +20,7 @@ use crate::api;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
 use crate::state::AppState;
+use crate::webhooks::{DeliveryTask, Webhooks};
 
 /// The emulator's HTTP app: `/v1/…` (Stripe-compatible) and `/_emulator/v1/…` (admin).
 ///
@@ -63,6 +64,9 @@ pub struct Running {
     pub keys: Vec<StartedKey>,
     /// The state, for inspection (request log, clock).
     pub state: AppState,
+    /// Webhook delivery (queue and attempts), run in the background until shutdown.
+    pub webhooks: Webhooks,
+    delivery: Option<DeliveryTask>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -79,6 +83,9 @@ impl Running {
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
+        }
+        if let Some(delivery) = self.delivery.take() {
+            delivery.stop().await;
         }
         match (&mut self.task).await {
             Ok(result) => result,
@@ -123,11 +130,15 @@ pub async fn spawn(config: EmulatorConfig) -> Result<Running, EmulatorError> {
             })
             .await
     });
+    let webhooks = Webhooks::new(state.clone(), config.webhooks);
+    let delivery = Some(webhooks.start());
     Ok(Running {
         addr,
         base_url: format!("http://{addr}"),
         keys,
         state,
+        webhooks,
+        delivery,
         shutdown: Some(sender),
         task,
     })

@@ -141,6 +141,15 @@ impl Store {
             .sum()
     }
 
+    /// How many objects of each type are stored (all accounts and modes).
+    pub fn counts(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for ((_, _, kind), objects) in &self.scopes {
+            *counts.entry(*kind).or_default() += objects.objects.len();
+        }
+        counts
+    }
+
     /// Removes everything.
     pub fn clear(&mut self) {
         self.scopes.clear();

@@ -9,6 +9,7 @@ pub mod checkout_sessions;
 pub mod coupons;
 pub mod customers;
 pub mod events;
+pub mod expand;
 pub mod fallback;
 pub mod invoice_items;
 pub mod invoices;
@@ -65,6 +66,8 @@ pub struct Ctx<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The path parameters by template name, in order (`[("customer", "cus_1")]`).
     pub path_params: &'a [(&'a str, String)],
+    /// What the key may do: resources and expansion ask it before revealing related objects.
+    pub authority: &'a crate::api::Authority<'a>,
 }
 
 /// The default page size of lists.

@@ -14,6 +14,7 @@ mod idempotency;
 mod payments;
 mod permissions;
 mod probes;
+mod sdk;
 mod socket;
 mod webhooks;
 

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Side-by-side load test of the rakguard emulator and localstripe (the Python stateful Stripe
+# fake), measured in the same run with the same tool (wrk), on this machine's loopback.
+#
+#   bash bench/emulator.sh [seconds]        # default 10 s per measurement
+#
+# Prints, for "retrieve a customer with a restricted key" and "create customers": requests per
+# second and p99 latency of each server at 64 connections, and the throughput ratio; then the
+# emulator's resident memory after it holds at least 100,000 customers.
+# Needs: wrk (apt-get install wrk), python3 with venv (localstripe is installed into a venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNECTIONS=64
+THREADS=2
+EMU_PORT=${EMU_PORT:-12180}
+LS_PORT=${LS_PORT:-12190}
+VENV=${BENCH_VENV:-target/bench-venv}
+WORK=$(mktemp -d)
+cleanup() { kill "${EMU_PID:-}" "${LS_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install -y wrk" >&2; exit 2; }
+if [ ! -x "$VENV/bin/localstripe" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet localstripe
+fi
+cargo build --release --quiet -p rakguard
+
+# A restricted key that may read and write customers, with a fixed secret.
+KEY=rk_test_$(printf 'b%.0s' $(seq 1 99))
+cat > "$WORK/keys.toml" <<TOML
+[[key]]
+name = "bench"
+type = "restricted"
+mode = "test"
+secret = "$KEY"
+permissions = ["customer_write"]
+TOML
+
+target/release/rakguard emulator --port "$EMU_PORT" --keys "$WORK/keys.toml" --seed 1 \
+  --rate-limit-per-second 100000000 > "$WORK/emulator.log" 2>&1 &
+EMU_PID=$!
+"$VENV/bin/localstripe" --port "$LS_PORT" > "$WORK/localstripe.log" 2>&1 &
+LS_PID=$!
+
+wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "server at $1 did not start" >&2; exit 1; }
+wait_up "http://127.0.0.1:$EMU_PORT/v1/customers"
+wait_up "http://127.0.0.1:$LS_PORT/v1/customers"
+
+LS_KEY=sk_test_$(printf 'c%.0s' $(seq 1 24))
+customer() { curl -s -u "$2:" -d email=bench@example.com "$1/v1/customers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+EMU_CUS=$(customer "http://127.0.0.1:$EMU_PORT" "$KEY")
+LS_CUS=$(customer "http://127.0.0.1:$LS_PORT" "$LS_KEY")
+
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "email=load%40example.com&metadata[run]=bench"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+LUA
+
+# run NAME URL KEY [script] -> "rps p99_ms"
+run() {
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $3" ${4:+-s "$4"} "$2")
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  local errors
+  errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
+  printf '%s\t%s\t%s\n' "$rps" "$(to_ms "$p99")" "${errors:-0}"
+}
+to_ms() { python3 -c "import re,sys; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)',v); n=float(m.group(1)); print(round(n/1000 if m.group(2)=='us' else n*1000 if m.group(2)=='s' else n,3))" "$1"; }
+
+report() {
+  local label=$1 emu=$2 ls=$3
+  read -r e_rps e_p99 e_err <<<"$emu"
+  read -r l_rps l_p99 l_err <<<"$ls"
+  local ratio
+  ratio=$(python3 -c "print(round($e_rps/$l_rps, 1))")
+  printf '%-28s emulator %10s req/s  p99 %7s ms  non-2xx %s | localstripe %8s req/s  p99 %8s ms  non-2xx %s | ratio %sx\n' \
+    "$label" "$e_rps" "$e_p99" "$e_err" "$l_rps" "$l_p99" "$l_err" "$ratio"
+}
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on $(nproc) cores"
+report "retrieve customer (rk_)" \
+  "$(run emu "http://127.0.0.1:$EMU_PORT/v1/customers/$EMU_CUS" "$KEY")" \
+  "$(run ls "http://127.0.0.1:$LS_PORT/v1/customers/$LS_CUS" "$LS_KEY")"
+report "create customers" \
+  "$(run emu "http://127.0.0.1:$EMU_PORT/v1/customers" "$KEY" "$WORK/post.lua")" \
+  "$(run ls "http://127.0.0.1:$LS_PORT/v1/customers" "$LS_KEY" "$WORK/post.lua")"
+
+# Memory with at least 100,000 customers: keep creating until the emulator holds that many.
+count() { curl -s "http://127.0.0.1:$EMU_PORT/_emulator/v1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"].get("customer", 0))'; }
+while [ "$(count)" -lt 100000 ]; do
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $KEY" -s "$WORK/post.lua" "http://127.0.0.1:$EMU_PORT/v1/customers" >/dev/null
+done
+RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$EMU_PID/status")
+echo "emulator memory: $((RSS_KB / 1024)) MB resident with $(count) customers"
