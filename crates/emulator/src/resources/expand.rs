@@ -123,18 +123,15 @@ fn expand_at(ctx: &Ctx<'_>, value: &mut Value, segments: &[&str]) -> Result<(), 
 /// The object behind an id, after checking that the key may read it.
 fn fetch(ctx: &Ctx<'_>, parent: &str, field: &str, id: &str) -> Result<Option<Value>, ApiError> {
     let catalog = ctx.state.catalog();
-    if parent == "balance_transaction" && field == "source" {
-        ctx.authority.require(
-            ctx.state,
-            &Permission::new("balance_transaction_source", Level::Read),
-        )?;
-    }
     let Some(kind) = kind_of(id) else {
         return Ok(None);
     };
-    let retrieve = format!("{}/{id}", kind.url);
-    if let Some(permission) = catalog
-        .lookup(Method::Get, &retrieve)
+    if parent == "balance_transaction" && field == "source" {
+        // The row exists to grant exactly this expansion, whatever the source's own type.
+        let sources = Permission::new("balance_transaction_source", Level::Read);
+        ctx.authority.require(ctx.state, &sources)?;
+    } else if let Some(permission) = catalog
+        .lookup(Method::Get, &format!("{}/{id}", kind.url))
         .and_then(|operation| operation.permission())
     {
         ctx.authority.require(ctx.state, permission)?;

@@ -9,6 +9,7 @@ mod auth;
 mod billing;
 mod catalogue_objects;
 mod customers;
+mod expand;
 mod fallback;
 mod idempotency;
 mod payments;
