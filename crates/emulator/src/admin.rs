@@ -205,7 +205,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
     let data = state.read();
     Json(serde_json::json!({
         "objects": data.objects.counts(),
-        "requests": data.log.len(),
+        "requests": state.logged(),
         "keys": data.keys.all().len(),
     }))
 }

@@ -111,25 +111,33 @@ pub async fn envelope(State(state): State<AppState>, mut request: Request, next:
 }
 
 /// The handler for every `/v1` request once the key is authenticated.
-pub async fn handle(
-    State(state): State<AppState>,
-    caller: Caller,
-    axum::Extension(RequestId(request_id)): axum::Extension<RequestId>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn handle(State(state): State<AppState>, caller: Caller, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    // Stripe bodies are small form posts; 1 MiB is far above any real one.
+    let body = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError::from(stripe_error::malformed_parameter(
+                "body",
+                "the request body could not be read (at most 1 MiB)",
+            ))
+            .into_response();
+        }
+    };
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .map_or("", |RequestId(id)| id.as_str());
     let mut info = LogInfo {
         key_id: Some(caller.key_id.clone()),
         permission: None,
     };
     let request = Incoming {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
+        method: &parts.method,
+        uri: &parts.uri,
+        headers: &parts.headers,
         body: &body,
-        request_id: &request_id,
+        request_id,
     };
     let mut response = match pipeline(&state, &caller, &request, &mut info).await {
         Ok(response) => response,
@@ -245,7 +253,7 @@ async fn pipeline(
             let outcome = execute(&ctx, &matched).await;
             let (status, body) = match &outcome {
                 Executed::Answered(Ok(reply)) | Executed::Dropped(Ok(reply)) => {
-                    (reply.status, Some(reply.body.clone()))
+                    (reply.status, Some(reply.clone().into_json().body))
                 }
                 Executed::Answered(Err(error)) | Executed::Dropped(Err(error)) => {
                     (error.status(), Some(error.rendered.body.clone()))
@@ -282,6 +290,16 @@ impl Drop for InFlight<'_> {
     }
 }
 
+fn text_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 fn stored_response(status: u16, body: Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(body)).into_response()
@@ -300,7 +318,7 @@ enum Executed {
 impl Executed {
     fn into_response_parts(self) -> Response {
         match self {
-            Executed::Answered(Ok(reply)) => stored_response(reply.status, reply.body),
+            Executed::Answered(Ok(reply)) => text_response(reply.status, reply.into_text()),
             Executed::Answered(Err(error)) => error.into_response(),
             Executed::Dropped(_) => {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -313,9 +331,16 @@ impl Executed {
 
 /// Runs the faults, then the handler.
 async fn execute(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Executed {
+    let faults = ctx.state.read().faults;
+    let quiet = faults.latency_ms == 0
+        && faults.jitter_ms == 0
+        && faults.error_rate <= 0.0
+        && faults.reset_rate <= 0.0;
+    if quiet {
+        return Executed::Answered(dispatch(ctx, matched));
+    }
     let (delay, fail, reset) = {
         let mut data = ctx.state.write();
-        let faults = data.faults;
         let jitter = if faults.jitter_ms > 0 {
             data.ids.up_to(faults.jitter_ms)
         } else {
@@ -342,7 +367,8 @@ fn dispatch(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Outcome {
     let expand = crate::resources::expand::paths(ctx.params)?;
     let outcome = route(ctx, matched);
     match outcome {
-        Ok(mut reply) if !expand.is_empty() && reply.status == 200 => {
+        Ok(reply) if !expand.is_empty() && reply.status == 200 => {
+            let mut reply = reply.into_json();
             crate::resources::expand::apply(ctx, &mut reply.body, &expand)?;
             Ok(reply)
         }
@@ -436,8 +462,8 @@ fn authorise<'c>(
     };
     let authority = Authority {
         held: restricted.then_some(held),
-        masked_key: caller.masked(permission_mask),
-        key_id: &caller.key_id,
+        caller: Some(caller),
+        mask: permission_mask,
         account: stripe_account.map_or_else(|| state.account_id().to_owned(), str::to_owned),
     };
     match &matched.operation.rule {
@@ -458,8 +484,9 @@ pub struct Authority<'c> {
     /// A restricted key's permissions for this request (its Connect permissions with
     /// `Stripe-Account`); `None` for keys that may do anything.
     held: Option<&'c std::collections::BTreeSet<Permission>>,
-    masked_key: String,
-    key_id: &'c str,
+    /// The key, for the masked form and object id a refusal names (`None` outside a request).
+    caller: Option<&'c Caller>,
+    mask: MaskStyle,
     account: String,
 }
 
@@ -469,8 +496,8 @@ impl Authority<'_> {
     pub fn unrestricted(account: &str) -> Authority<'static> {
         Authority {
             held: None,
-            masked_key: String::new(),
-            key_id: "",
+            caller: None,
+            mask: MaskStyle::Short,
             account: account.to_owned(),
         }
     }
@@ -487,8 +514,18 @@ impl Authority<'_> {
         permission: &Permission,
         names: &[String],
     ) -> Result<(), ApiError> {
+        // Most requests name a permission the key holds outright; the closure over implications
+        // is only computed when that direct check fails.
+        let direct = |held: &std::collections::BTreeSet<Permission>| {
+            held.contains(permission)
+                || (permission.level == rakguard_catalog::permission::Level::Read
+                    && held.contains(&Permission::new(
+                        permission.row.clone(),
+                        rakguard_catalog::permission::Level::Write,
+                    )))
+        };
         match self.held {
-            Some(held) if !state.catalog().satisfies(held, permission) => {
+            Some(held) if !direct(held) && !state.catalog().satisfies(held, permission) => {
                 Err(self.refuse(state.era().template(), &named(state, permission, names)))
             }
             _ => Ok(()),
@@ -496,13 +533,17 @@ impl Authority<'_> {
     }
 
     fn refuse(&self, era: PermissionErrorEra, permissions: &[PermissionName]) -> ApiError {
+        let masked_key = self
+            .caller
+            .map(|caller| caller.masked(self.mask))
+            .unwrap_or_default();
         stripe_error::permission_error(
             era,
             &PermissionRefusal {
-                masked_key: &self.masked_key,
+                masked_key: &masked_key,
                 account_id: &self.account,
                 permissions,
-                key_object_id: self.key_id,
+                key_object_id: self.caller.map_or("", |caller| caller.key_id.as_str()),
             },
         )
         .into()

@@ -1,10 +1,13 @@
-//! The emulator's shared state: configuration, keys, stored objects, idempotency records, rate
-//! buckets, faults and the request log, behind one `Arc<RwLock<…>>`.
+//! The emulator's shared state: configuration, keys, stored objects, idempotency records and
+//! faults behind one `Arc<RwLock<…>>`; the request log, the rate buckets and the request-id
+//! counter have locks (or atomics) of their own, because every request touches them and they
+//! must not serialise requests that only read objects.
 //!
-//! The lock is a std lock held only for short synchronous sections, never across an `.await`.
+//! Locks are std locks held only for short synchronous sections, never across an `.await`.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use rakguard_catalog::Catalog;
@@ -62,9 +65,6 @@ pub struct Data {
     pub faults: FaultSettings,
     /// The generator behind ids, secrets and faults.
     pub ids: Ids,
-    /// The request log, oldest first.
-    pub log: Vec<LogEntry>,
-    buckets: HashMap<(String, Mode), Bucket>,
 }
 
 /// What never changes after start.
@@ -82,8 +82,17 @@ struct Fixed {
 /// The emulator's state, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    fixed: Arc<Fixed>,
-    data: Arc<RwLock<Data>>,
+    inner: Arc<Inner>,
+}
+
+/// Everything behind the one `Arc` an [`AppState`] clone shares.
+#[derive(Debug)]
+struct Inner {
+    fixed: Fixed,
+    data: RwLock<Data>,
+    log: Mutex<VecDeque<LogEntry>>,
+    buckets: Mutex<HashMap<(String, Mode), Bucket>>,
+    request_ids: AtomicU64,
 }
 
 impl AppState {
@@ -103,72 +112,83 @@ impl AppState {
             keys.add(spec, &mut ids, clock.now())
                 .map_err(EmulatorError::KeySpec)?;
         }
+        let request_seed = ids.up_to(u64::MAX - 1);
         Ok(AppState {
-            fixed: Arc::new(Fixed {
-                catalog: Catalog::embedded(),
-                account_id,
-                connected_accounts: config.connected_accounts.iter().cloned().collect(),
-                era: config.era,
-                rate_limits: config.rate_limits,
-                default_stripe_version: config.default_stripe_version.clone(),
-                clock,
+            inner: Arc::new(Inner {
+                fixed: Fixed {
+                    catalog: Catalog::embedded(),
+                    account_id,
+                    connected_accounts: config.connected_accounts.iter().cloned().collect(),
+                    era: config.era,
+                    rate_limits: config.rate_limits,
+                    default_stripe_version: config.default_stripe_version.clone(),
+                    clock,
+                },
+                data: RwLock::new(Data {
+                    keys,
+                    objects: Store::default(),
+                    outbox: Vec::new(),
+                    idempotency: IdempotencyStore::default(),
+                    faults: config.faults,
+                    ids,
+                }),
+                log: Mutex::new(VecDeque::with_capacity(MAX_LOG_ENTRIES)),
+                buckets: Mutex::new(HashMap::new()),
+                request_ids: AtomicU64::new(request_seed),
             }),
-            data: Arc::new(RwLock::new(Data {
-                keys,
-                objects: Store::default(),
-                outbox: Vec::new(),
-                idempotency: IdempotencyStore::default(),
-                faults: config.faults,
-                ids,
-                log: Vec::new(),
-                buckets: HashMap::new(),
-            })),
         })
     }
 
     /// The catalogue used for routing and permissions.
     pub fn catalog(&self) -> &'static Catalog {
-        self.fixed.catalog
+        self.inner.fixed.catalog
     }
 
     /// The emulated platform account (`acct_…`).
     pub fn account_id(&self) -> &str {
-        &self.fixed.account_id
+        &self.inner.fixed.account_id
     }
 
     /// Whether `Stripe-Account` may name this account.
     pub fn is_reachable_account(&self, account: &str) -> bool {
-        account == self.fixed.account_id || self.fixed.connected_accounts.contains(account)
+        account == self.inner.fixed.account_id
+            || self.inner.fixed.connected_accounts.contains(account)
     }
 
     /// The permission-error wording.
     pub fn era(&self) -> ErrorEra {
-        self.fixed.era
+        self.inner.fixed.era
     }
 
     /// The `Stripe-Version` used when a request names none.
     pub fn default_stripe_version(&self) -> &str {
-        &self.fixed.default_stripe_version
+        &self.inner.fixed.default_stripe_version
     }
 
     /// The emulator's clock.
     pub fn clock(&self) -> &Clock {
-        &self.fixed.clock
+        &self.inner.fixed.clock
     }
 
     /// Moves the emulator's clock forward (key expiry, rate-limit refill) without sleeping.
     pub fn advance_clock(&self, by: Duration) {
-        self.fixed.clock.advance(by);
+        self.inner.fixed.clock.advance(by);
     }
 
     /// Reads the data.
     pub fn read(&self) -> RwLockReadGuard<'_, Data> {
-        self.data.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .data
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Changes the data.
     pub fn write(&self) -> RwLockWriteGuard<'_, Data> {
-        self.data.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .data
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every key, oldest first.
@@ -176,28 +196,49 @@ impl AppState {
         self.read().keys.all().to_vec()
     }
 
-    /// A fresh `Request-Id`: `req_` and 14 letters and digits.
+    /// A fresh `Request-Id`: `req_` and 14 letters and digits, from a counter scrambled with
+    /// SplitMix64 (unique per run, reproducible with a seed, and lock-free).
     pub fn new_request_id(&self) -> String {
-        self.write().ids.id("req_", 14)
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut state = self
+            .inner
+            .request_ids
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        let mut id = String::with_capacity(18);
+        id.push_str("req_");
+        for _ in 0..2 {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            for _ in 0..7 {
+                id.push(char::from(ALPHABET[(z % 62) as usize]));
+                z /= 62;
+            }
+        }
+        id
     }
 
     /// Takes one request from the (account, mode) bucket; false when it is empty.
     pub fn take_token(&self, account: &str, mode: Mode) -> bool {
-        let now = self.fixed.clock.now_millis();
-        let mut data = self.write();
-        let per_second = data
+        let now = self.inner.fixed.clock.now_millis();
+        let per_second = self
+            .read()
             .faults
             .rate_limit_per_second
-            .unwrap_or_else(|| self.fixed.rate_limits.for_mode(mode))
+            .unwrap_or_else(|| self.inner.fixed.rate_limits.for_mode(mode))
             .max(1);
         let capacity = f64::from(per_second);
-        let bucket = data
+        let mut buckets = self
+            .inner
             .buckets
-            .entry((account.to_owned(), mode))
-            .or_insert(Bucket {
-                tokens: capacity,
-                updated_millis: now,
-            });
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let bucket = buckets.entry((account.to_owned(), mode)).or_insert(Bucket {
+            tokens: capacity,
+            updated_millis: now,
+        });
         let elapsed = (now - bucket.updated_millis).max(0);
         bucket.tokens = (bucket.tokens + capacity * elapsed as f64 / 1000.0).min(capacity);
         bucket.updated_millis = now;
@@ -211,17 +252,32 @@ impl AppState {
 
     /// Appends to the request log.
     pub fn record(&self, entry: LogEntry) {
-        let mut data = self.write();
-        if data.log.len() >= MAX_LOG_ENTRIES {
-            data.log.remove(0);
+        let mut log = self
+            .inner
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if log.len() >= MAX_LOG_ENTRIES {
+            log.pop_front();
         }
-        data.log.push(entry);
+        log.push_back(entry);
+    }
+
+    /// How many requests the log holds.
+    pub fn logged(&self) -> usize {
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The request log, optionally only one key's requests.
     pub fn requests(&self, key_id: Option<&str>) -> Vec<LogEntry> {
-        self.read()
+        self.inner
             .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .filter(|entry| key_id.is_none_or(|wanted| entry.key_id.as_deref() == Some(wanted)))
             .cloned()
@@ -234,8 +290,17 @@ impl AppState {
         data.objects.clear();
         data.outbox.clear();
         data.idempotency.clear();
-        data.buckets.clear();
-        data.log.clear();
+        drop(data);
+        self.inner
+            .buckets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.inner
+            .log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Runs `change` on the key store, returning the key as the admin API shows it.
@@ -243,10 +308,10 @@ impl AppState {
     where
         F: FnOnce(&mut KeyStore, &mut Ids, i64) -> Result<KeyRecord, AdminError>,
     {
-        let now = self.fixed.clock.now();
+        let now = self.inner.fixed.clock.now();
         let mut data = self.write();
         let Data { keys, ids, .. } = &mut *data;
         let record = change(keys, ids, now)?;
-        Ok(record.to_json(self.fixed.catalog, reveal, now))
+        Ok(record.to_json(self.inner.fixed.catalog, reveal, now))
     }
 }

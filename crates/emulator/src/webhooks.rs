@@ -268,7 +268,7 @@ impl Webhooks {
                     .newest_first(&account, mode, webhook_endpoints::KIND.object)
                     .into_iter()
                     .filter(|endpoint| !webhook_endpoints::is_connect(endpoint))
-                    .filter_map(|endpoint| interested(endpoint, &event_type))
+                    .filter_map(|endpoint| interested(&endpoint, &event_type))
                     .map(|id| (account.clone(), id, None))
                     .collect();
                 if account != platform {
@@ -276,8 +276,8 @@ impl Webhooks {
                         data.objects
                             .newest_first(&platform, mode, webhook_endpoints::KIND.object)
                             .into_iter()
-                            .filter(|endpoint| webhook_endpoints::is_connect(endpoint))
-                            .filter_map(|endpoint| interested(endpoint, &event_type))
+                            .filter(webhook_endpoints::is_connect)
+                            .filter_map(|endpoint| interested(&endpoint, &event_type))
                             .map(|id| (platform.clone(), id, Some(account.clone()))),
                     );
                 }

@@ -148,6 +148,9 @@ fn attached_payment_method(ctx: &Ctx<'_>, customer: &str, id: &str) -> Result<St
 /// `GET /v1/customers/{customer}`.
 pub fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
     ctx.params(&[])?;
+    if let Some(text) = ctx.find_stored(&KIND, id) {
+        return Ok(Reply::stored(text));
+    }
     match ctx.find(&KIND, id) {
         Found::Here(customer) => Ok(Reply::ok(customer)),
         Found::Deleted => Ok(Reply::ok(deleted(&KIND, id))),

@@ -89,10 +89,7 @@ pub(crate) fn all_of(ctx: &Ctx<'_>, kind: &Kind) -> Vec<Value> {
     let data = ctx.state.read();
     let mut objects: Vec<Value> = data
         .objects
-        .newest_first(ctx.account, ctx.mode, kind.object)
-        .into_iter()
-        .cloned()
-        .collect();
+        .newest_first(ctx.account, ctx.mode, kind.object);
     objects.reverse();
     objects
 }

@@ -109,6 +109,14 @@ impl Ctx<'_> {
         self.state.write().ids.id(prefix, kind.id_len)
     }
 
+    /// The stored JSON text of an object of `kind` in this request's account and mode.
+    pub fn find_stored(&self, kind: &Kind, id: &str) -> Option<Box<str>> {
+        self.state
+            .read()
+            .objects
+            .get_text(self.account, self.mode, kind.object, id)
+    }
+
     /// Where an id of `kind` is, for this request's account and mode.
     pub fn find(&self, kind: &Kind, id: &str) -> Found {
         self.state
@@ -224,40 +232,49 @@ impl Ctx<'_> {
             .into());
         }
         let data = self.state.read();
-        let newest_first: Vec<&Value> = data
-            .objects
-            .newest_first(self.account, self.mode, kind.object)
-            .into_iter()
-            .filter(|object| keep(object))
-            .collect();
-        let position = |id: &str, param: &str| -> Result<usize, ApiError> {
-            newest_first
+        let store = &data.objects;
+        let ids = store.ids_newest_first(self.account, self.mode, kind.object);
+        let get = |id: &str| store.get(self.account, self.mode, kind.object, id);
+        let cursor_missing = |id: &str, param: &str| -> ApiError {
+            stripe_error::resource_missing(kind.object, id, param, Lookup::Parameter).into()
+        };
+        // Objects are parsed only as far as the page needs: ids before a `starting_after` cursor
+        // are skipped unparsed, and the walk stops one object past the page (for `has_more`).
+        let (page, has_more) = if let Some(cursor) = ending_before {
+            let newer: Vec<&str> = ids.take_while(|id| *id != cursor).collect();
+            if get(cursor).is_none() {
+                return Err(cursor_missing(cursor, "ending_before"));
+            }
+            let matching: Vec<Value> = newer
                 .iter()
-                .position(|object| object.get("id").and_then(Value::as_str) == Some(id))
-                .ok_or_else(|| {
-                    stripe_error::resource_missing(kind.object, id, param, Lookup::Parameter).into()
-                })
-        };
-        let (start, end) = if let Some(id) = &starting_after {
-            let start = position(id, "starting_after")? + 1;
-            (start, (start + limit).min(newest_first.len()))
-        } else if let Some(id) = &ending_before {
-            let end = position(id, "ending_before")?;
-            (end.saturating_sub(limit), end)
+                .filter_map(|id| get(id))
+                .filter(|object| keep(object))
+                .collect();
+            let start = matching.len().saturating_sub(limit);
+            (matching[start..].to_vec(), start > 0)
         } else {
-            (0, limit.min(newest_first.len()))
+            let mut ids = ids.peekable();
+            if let Some(cursor) = starting_after {
+                if get(cursor).is_none() {
+                    return Err(cursor_missing(cursor, "starting_after"));
+                }
+                for id in ids.by_ref() {
+                    if id == cursor {
+                        break;
+                    }
+                }
+            }
+            let mut page = Vec::with_capacity(limit);
+            let mut has_more = false;
+            for object in ids.filter_map(get).filter(|object| keep(object)) {
+                if page.len() == limit {
+                    has_more = true;
+                    break;
+                }
+                page.push(object);
+            }
+            (page, has_more)
         };
-        let has_more = if ending_before.is_some() {
-            start > 0
-        } else {
-            end < newest_first.len()
-        };
-        let page: Vec<Value> = newest_first
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|object| (*object).clone())
-            .collect();
         Ok(Reply::ok(json!({
             "object": "list",
             "data": page,
@@ -314,14 +331,47 @@ fn previous_attributes(before: &Value, after: &Value) -> Map<String, Value> {
 pub struct Reply {
     /// The status.
     pub status: u16,
-    /// The body.
+    /// The body (`Null` while the reply holds stored text; see [`Reply::stored`]).
     pub body: Value,
+    /// The body as stored JSON text, sent as it is.
+    stored: Option<Box<str>>,
 }
 
 impl Reply {
     /// 200 with `body`.
     pub fn ok(body: Value) -> Self {
-        Reply { status: 200, body }
+        Reply {
+            status: 200,
+            body,
+            stored: None,
+        }
+    }
+
+    /// 200 with an object exactly as the store holds it: the retrieve fast path, which skips
+    /// parsing and serialising the object again.
+    pub fn stored(text: Box<str>) -> Self {
+        Reply {
+            status: 200,
+            body: Value::Null,
+            stored: Some(text),
+        }
+    }
+
+    /// The body as JSON text for the wire.
+    pub fn into_text(self) -> String {
+        match self.stored {
+            Some(text) => text.into_string(),
+            None => self.body.to_string(),
+        }
+    }
+
+    /// The body as a JSON tree (parsing stored text when needed), for expansion and idempotency
+    /// records.
+    pub fn into_json(self) -> Reply {
+        match self.stored {
+            Some(text) => Reply::ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
+            None => self,
+        }
     }
 }
 

@@ -375,7 +375,6 @@ fn claim_lookup_key(ctx: &Ctx<'_>, price: &Value, transfer: bool) -> Result<(), 
             .newest_first(ctx.account, ctx.mode, KIND.object)
             .into_iter()
             .find(|other| other["lookup_key"] == key && other["id"] != price["id"])
-            .cloned()
     };
     let Some(holder) = holder else {
         return Ok(());
