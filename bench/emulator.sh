@@ -114,7 +114,14 @@ response = function(status, headers, body)
   if done >= 100000 then wrk.thread:stop() end
 end
 LUA
-wrk -t1 -c1 -d600s -H "Authorization: Bearer $KEY" -s "$WORK/count.lua" "http://127.0.0.1:$EMU_PORT/v1/customers" >/dev/null
 count() { curl -s "http://127.0.0.1:$EMU_PORT/_emulator/v1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects"].get("customer", 0))'; }
+# wrk stops sending after 100,000 answers but waits out its duration, so stop it once they are in.
+wrk -t1 -c1 -d600s -H "Authorization: Bearer $KEY" -s "$WORK/count.lua" "http://127.0.0.1:$EMU_PORT/v1/customers" >/dev/null &
+WRK_PID=$!
+for _ in $(seq 1 1200); do
+  [ "$(count)" -ge 100000 ] && break
+  sleep 0.5
+done
+kill "$WRK_PID" 2>/dev/null || true
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$EMU_PID/status")
 echo "emulator memory: $((RSS_KB / 1024)) MB resident with $(count) customers (and their customer.created events)"

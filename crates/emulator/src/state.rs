@@ -50,6 +50,19 @@ struct Bucket {
     updated_millis: i64,
 }
 
+/// An event waiting to be matched against webhook endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The account the event belongs to.
+    pub account: String,
+    /// Its mode.
+    pub mode: Mode,
+    /// The event's id.
+    pub event_id: String,
+    /// The event's type (`customer.created`), so matching needs no parsing.
+    pub event_type: String,
+}
+
 /// Everything that changes while the emulator runs.
 #[derive(Debug)]
 pub struct Data {
@@ -57,8 +70,8 @@ pub struct Data {
     pub keys: KeyStore,
     /// Every stored object, by account, mode and type.
     pub objects: Store,
-    /// Events waiting for webhook delivery: (account, mode, event id).
-    pub outbox: Vec<(String, Mode, String)>,
+    /// Events waiting for webhook delivery.
+    pub outbox: Vec<Outgoing>,
     /// First responses of idempotent requests.
     pub idempotency: IdempotencyStore,
     /// Injected faults.
@@ -93,6 +106,8 @@ struct Inner {
     log: Mutex<VecDeque<LogEntry>>,
     buckets: Mutex<HashMap<(String, Mode), Bucket>>,
     request_ids: AtomicU64,
+    /// Object and event ids, drawn outside the data lock (seeded from the main generator).
+    object_ids: Mutex<Ids>,
 }
 
 impl AppState {
@@ -113,6 +128,7 @@ impl AppState {
                 .map_err(EmulatorError::KeySpec)?;
         }
         let request_seed = ids.up_to(u64::MAX - 1);
+        let object_ids = Ids::new(Some(ids.up_to(u64::MAX - 1)));
         Ok(AppState {
             inner: Arc::new(Inner {
                 fixed: Fixed {
@@ -135,6 +151,7 @@ impl AppState {
                 log: Mutex::new(VecDeque::with_capacity(MAX_LOG_ENTRIES)),
                 buckets: Mutex::new(HashMap::new()),
                 request_ids: AtomicU64::new(request_seed),
+                object_ids: Mutex::new(object_ids),
             }),
         })
     }
@@ -218,6 +235,15 @@ impl AppState {
             }
         }
         id
+    }
+
+    /// A fresh object id (`cus_` and `len` letters and digits), without taking the data lock.
+    pub fn new_object_id(&self, prefix: &str, len: usize) -> String {
+        self.inner
+            .object_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .id(prefix, len)
     }
 
     /// Takes one request from the (account, mode) bucket; false when it is empty.

@@ -16,6 +16,7 @@
 //! `poll_interval`, so requests never wait for deliveries. Only `http://` URLs are delivered;
 //! an `https://` endpoint gets failed attempts.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::resources::{EVENT, webhook_endpoints};
-use crate::state::AppState;
+use crate::state::{AppState, Outgoing};
 use crate::store::Found;
 
 /// The `User-Agent` of deliveries, as Stripe sends it.
@@ -245,45 +246,71 @@ impl Webhooks {
     }
 
     /// Takes the outbox and queues one delivery per interested endpoint.
+    ///
+    /// The global lock is held only briefly: the outbox is swapped out, endpoints are read once
+    /// per account and mode, and only events that have somewhere to go are touched again (to
+    /// raise their `pending_webhooks`). Under load the outbox holds thousands of events per poll.
     fn enqueue(&self) {
         let now = self.state.clock().now_millis();
         let platform = self.state.account_id().to_owned();
+        let outbox = std::mem::take(&mut self.state.write().outbox);
+        if outbox.is_empty() {
+            return;
+        }
+        let mut endpoints: HashMap<(String, Mode), Vec<Value>> = HashMap::new();
+        let mut matched: Vec<(Outgoing, Vec<(String, String, Option<String>)>)> = Vec::new();
+        {
+            let data = self.state.read();
+            let mut endpoints_of = |account: &str, mode: Mode| -> Vec<Value> {
+                endpoints
+                    .entry((account.to_owned(), mode))
+                    .or_insert_with(|| {
+                        data.objects
+                            .newest_first(account, mode, webhook_endpoints::KIND.object)
+                    })
+                    .clone()
+            };
+            for outgoing in outbox {
+                let event_type = outgoing.event_type.as_str();
+                let mut targets: Vec<(String, String, Option<String>)> =
+                    endpoints_of(&outgoing.account, outgoing.mode)
+                        .iter()
+                        .filter(|endpoint| !webhook_endpoints::is_connect(endpoint))
+                        .filter_map(|endpoint| interested(endpoint, event_type))
+                        .map(|id| (outgoing.account.clone(), id, None))
+                        .collect();
+                if outgoing.account != platform {
+                    targets.extend(
+                        endpoints_of(&platform, outgoing.mode)
+                            .iter()
+                            .filter(|endpoint| webhook_endpoints::is_connect(endpoint))
+                            .filter_map(|endpoint| interested(endpoint, event_type))
+                            .map(|id| (platform.clone(), id, Some(outgoing.account.clone()))),
+                    );
+                }
+                if !targets.is_empty() {
+                    matched.push((outgoing, targets));
+                }
+            }
+        }
+        if matched.is_empty() {
+            return;
+        }
         let mut queued = Vec::new();
         {
             let mut data = self.state.write();
-            let outbox = std::mem::take(&mut data.outbox);
-            for (account, mode, event_id) in outbox {
+            for (outgoing, targets) in matched {
+                let Outgoing {
+                    account,
+                    mode,
+                    event_id,
+                    ..
+                } = outgoing;
                 let Found::Here(mut event) =
                     data.objects.find(&account, mode, EVENT.object, &event_id)
                 else {
                     continue;
                 };
-                let event_type = event
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let mut targets: Vec<(String, String, Option<String>)> = data
-                    .objects
-                    .newest_first(&account, mode, webhook_endpoints::KIND.object)
-                    .into_iter()
-                    .filter(|endpoint| !webhook_endpoints::is_connect(endpoint))
-                    .filter_map(|endpoint| interested(&endpoint, &event_type))
-                    .map(|id| (account.clone(), id, None))
-                    .collect();
-                if account != platform {
-                    targets.extend(
-                        data.objects
-                            .newest_first(&platform, mode, webhook_endpoints::KIND.object)
-                            .into_iter()
-                            .filter(webhook_endpoints::is_connect)
-                            .filter_map(|endpoint| interested(&endpoint, &event_type))
-                            .map(|id| (platform.clone(), id, Some(account.clone()))),
-                    );
-                }
-                if targets.is_empty() {
-                    continue;
-                }
                 let pending = event
                     .get("pending_webhooks")
                     .and_then(Value::as_u64)

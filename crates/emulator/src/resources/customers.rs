@@ -74,6 +74,9 @@ pub fn create(ctx: &Ctx<'_>) -> Outcome {
         .string("payment_method")?
         .map(|id| payment_methods::resolve(ctx, id, "payment_method").map(|pm| (id, pm)))
         .transpose()?;
+    if attached.is_none() && default.is_none() {
+        return Ok(ctx.insert_reply(&KIND, &customer));
+    }
     let customer = ctx.insert(&KIND, customer);
     let customer_id = customer["id"].as_str().unwrap_or_default().to_owned();
     let mut attached_id = None;

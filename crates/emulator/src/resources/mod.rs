@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::state::{AppState, Data};
-use crate::store::Found;
+use crate::store::{Found, compact};
 use params::Params;
 
 /// What the emulator knows about one stored object type.
@@ -106,7 +106,7 @@ impl Ctx<'_> {
         } else {
             kind.prefix
         };
-        self.state.write().ids.id(prefix, kind.id_len)
+        self.state.new_object_id(prefix, kind.id_len)
     }
 
     /// The stored JSON text of an object of `kind` in this request's account and mode.
@@ -142,80 +142,128 @@ impl Ctx<'_> {
 
     /// Stores a new object and records its `….created` event.
     pub fn insert(&self, kind: &Kind, object: Value) -> Value {
+        self.insert_text(kind, &object);
+        object
+    }
+
+    /// Stores a new object and records its `….created` event, answering with the stored text
+    /// (the create fast path: the object is serialised once for the store, the event and the
+    /// response).
+    pub fn insert_reply(&self, kind: &Kind, object: &Value) -> Reply {
+        Reply::stored(self.insert_text(kind, object))
+    }
+
+    fn insert_text(&self, kind: &Kind, object: &Value) -> Box<str> {
+        let text = compact(object);
+        let event = kind
+            .events
+            .map(|stem| self.build_event_around(&format!("{stem}.created"), &text, None));
+        let id = object_id(object);
         let mut data = self.state.write();
         data.objects
-            .insert(self.account, self.mode, kind.object, object.clone());
-        if let Some(stem) = kind.events {
-            self.record_event(&mut data, &format!("{stem}.created"), &object, None);
+            .insert_text(self.account, self.mode, kind.object, id, text.clone());
+        if let Some(event) = event {
+            self.store_event(&mut data, event);
         }
-        object
+        text
     }
 
     /// Replaces a stored object and records its `….updated` event with the fields that changed.
     pub fn update(&self, kind: &Kind, before: &Value, after: Value) -> Value {
-        let mut data = self.state.write();
-        data.objects
-            .replace(self.account, self.mode, kind.object, after.clone());
-        if let Some(stem) = kind.events {
+        let text = compact(&after);
+        let event = kind.events.and_then(|stem| {
             let previous = previous_attributes(before, &after);
-            if !previous.is_empty() {
-                self.record_event(
-                    &mut data,
+            (!previous.is_empty()).then(|| {
+                self.build_event(
                     &format!("{stem}.updated"),
                     &after,
                     Some(Value::Object(previous)),
-                );
-            }
+                )
+            })
+        });
+        let id = object_id(&after);
+        let mut data = self.state.write();
+        data.objects
+            .replace_text(self.account, self.mode, kind.object, &id, text);
+        if let Some(event) = event {
+            self.store_event(&mut data, event);
         }
         after
     }
 
     /// Records an event other than created/updated/deleted (e.g. `invoice.paid`).
     pub fn event(&self, event_type: &str, object: &Value) {
+        let event = self.build_event(event_type, object, None);
         let mut data = self.state.write();
-        self.record_event(&mut data, event_type, object, None);
+        self.store_event(&mut data, event);
     }
 
     /// Deletes a stored object, records its `….deleted` event, and returns Stripe's deletion
     /// object (`{"id", "object", "deleted": true}`).
     pub fn delete(&self, kind: &Kind, id: &str) -> Value {
-        let mut data = self.state.write();
-        if let Some(object) = data
+        let removed = self
+            .state
+            .write()
             .objects
-            .delete(self.account, self.mode, kind.object, id)
-            && let Some(stem) = kind.events
-        {
-            self.record_event(&mut data, &format!("{stem}.deleted"), &object, None);
+            .delete(self.account, self.mode, kind.object, id);
+        if let (Some(object), Some(stem)) = (removed, kind.events) {
+            self.event(&format!("{stem}.deleted"), &object);
         }
         deleted(kind, id)
     }
 
-    fn record_event(
+    /// An event about `object`, serialised, ready to be stored by [`Ctx::store_event`].
+    fn build_event(&self, event_type: &str, object: &Value, previous: Option<Value>) -> BuiltEvent {
+        self.build_event_around(event_type, &compact(object), previous)
+    }
+
+    /// An event around an object already serialised (its text is embedded as it is).
+    fn build_event_around(
         &self,
-        data: &mut Data,
         event_type: &str,
-        object: &Value,
+        object_text: &str,
         previous: Option<Value>,
-    ) {
-        let id = data.ids.id("evt_", 24);
-        let mut payload = json!({ "object": object });
+    ) -> BuiltEvent {
+        let id = self.state.new_object_id(EVENT.prefix, EVENT.id_len);
+        // The fields are written in Stripe's order; strings go through serde_json for escaping.
+        let string = |text: &str| Value::from(text).to_string();
+        let mut data = format!("{{\"object\":{object_text}");
         if let Some(previous) = previous {
-            payload["previous_attributes"] = previous;
+            data.push_str(",\"previous_attributes\":");
+            data.push_str(&previous.to_string());
         }
-        let event = json!({
-            "id": id,
-            "object": "event",
-            "api_version": self.state.default_stripe_version(),
-            "created": self.state.clock().now(),
-            "data": payload,
-            "livemode": self.livemode(),
-            "pending_webhooks": 0,
-            "request": { "id": self.request_id, "idempotency_key": self.idempotency_key },
-            "type": event_type,
-        });
-        data.objects
-            .insert(self.account, self.mode, EVENT.object, event);
-        data.outbox.push((self.account.to_owned(), self.mode, id));
+        data.push('}');
+        let text = format!(
+            "{{\"id\":{},\"object\":\"event\",\"api_version\":{},\"created\":{},\"data\":{data},\"livemode\":{},\"pending_webhooks\":0,\"request\":{{\"id\":{},\"idempotency_key\":{}}},\"type\":{}}}",
+            string(&id),
+            string(self.state.default_stripe_version()),
+            self.state.clock().now(),
+            self.livemode(),
+            string(self.request_id),
+            self.idempotency_key
+                .map_or_else(|| "null".to_owned(), string),
+            string(event_type),
+        );
+        BuiltEvent {
+            text: text.into_boxed_str(),
+            outgoing: crate::state::Outgoing {
+                account: self.account.to_owned(),
+                mode: self.mode,
+                event_id: id,
+                event_type: event_type.to_owned(),
+            },
+        }
+    }
+
+    fn store_event(&self, data: &mut Data, event: BuiltEvent) {
+        data.objects.insert_text(
+            self.account,
+            self.mode,
+            EVENT.object,
+            event.outgoing.event_id.clone(),
+            event.text,
+        );
+        data.outbox.push(event.outgoing);
     }
 
     /// A page of stored objects of `kind`, newest first, that pass `keep`: `limit` (1 to 100,
@@ -282,6 +330,21 @@ impl Ctx<'_> {
             "url": kind.url,
         })))
     }
+}
+
+/// An event built outside the data lock.
+struct BuiltEvent {
+    text: Box<str>,
+    outgoing: crate::state::Outgoing,
+}
+
+/// The `id` field of an object.
+fn object_id(object: &Value) -> String {
+    object
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Events, stored like any object.
