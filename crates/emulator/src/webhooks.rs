@@ -153,6 +153,10 @@ pub struct Webhooks {
     book: Arc<Mutex<Book>>,
 }
 
+/// Where one event goes: the endpoint's account, the endpoint's id, and for Connect endpoints the
+/// connected account the event happened on.
+type Target = (String, String, Option<String>);
+
 impl Webhooks {
     /// Delivery for `state`'s events.
     pub fn new(state: AppState, settings: WebhookSettings) -> Webhooks {
@@ -245,7 +249,7 @@ impl Webhooks {
         }
     }
 
-    /// Takes the outbox and queues one delivery per interested endpoint.
+    /// Takes the outbox and queues one delivery per interested endpoint (see [`Target`]).
     ///
     /// The global lock is held only briefly: the outbox is swapped out, endpoints are read once
     /// per account and mode, and only events that have somewhere to go are touched again (to
@@ -258,7 +262,7 @@ impl Webhooks {
             return;
         }
         let mut endpoints: HashMap<(String, Mode), Vec<Value>> = HashMap::new();
-        let mut matched: Vec<(Outgoing, Vec<(String, String, Option<String>)>)> = Vec::new();
+        let mut matched: Vec<(Outgoing, Vec<Target>)> = Vec::new();
         {
             let data = self.state.read();
             let mut endpoints_of = |account: &str, mode: Mode| -> Vec<Value> {
@@ -272,13 +276,12 @@ impl Webhooks {
             };
             for outgoing in outbox {
                 let event_type = outgoing.event_type.as_str();
-                let mut targets: Vec<(String, String, Option<String>)> =
-                    endpoints_of(&outgoing.account, outgoing.mode)
-                        .iter()
-                        .filter(|endpoint| !webhook_endpoints::is_connect(endpoint))
-                        .filter_map(|endpoint| interested(endpoint, event_type))
-                        .map(|id| (outgoing.account.clone(), id, None))
-                        .collect();
+                let mut targets: Vec<Target> = endpoints_of(&outgoing.account, outgoing.mode)
+                    .iter()
+                    .filter(|endpoint| !webhook_endpoints::is_connect(endpoint))
+                    .filter_map(|endpoint| interested(endpoint, event_type))
+                    .map(|id| (outgoing.account.clone(), id, None))
+                    .collect();
                 if outgoing.account != platform {
                     targets.extend(
                         endpoints_of(&platform, outgoing.mode)
