@@ -627,7 +627,7 @@ pub fn invalid_array(param: &str) -> RenderedError {
         .finish()
 }
 
-/// 400 `parameter_invalid_integer`: "Invalid integer: <value>".
+/// 400 `parameter_invalid_integer`: `"Invalid integer: <value>"`.
 pub fn invalid_integer(param: &str, value: &str) -> RenderedError {
     Draft::invalid_request(400, format!("Invalid integer: {value}"))
         .code(code::PARAMETER_INVALID_INTEGER)
@@ -637,7 +637,7 @@ pub fn invalid_integer(param: &str, value: &str) -> RenderedError {
 
 /// 400 for a request body or query string that cannot be decoded at all (bad percent-encoding,
 /// unbalanced brackets). Stripe's wording for these is not recorded, so the message is rakguard's
-/// own ("Invalid request parameter '<param>': <detail>."); it carries the parameter and no code.
+/// own (`"Invalid request parameter '<param>': <detail>."`); it carries the parameter and no code.
 pub fn malformed_parameter(param: &str, detail: &str) -> RenderedError {
     Draft::invalid_request(
         400,

@@ -123,6 +123,11 @@ pub async fn spawn(config: EmulatorConfig) -> Result<Running, EmulatorError> {
         .collect();
     let (sender, receiver) = oneshot::channel::<()>();
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Small JSON answers on kept-alive connections: without TCP_NODELAY, Nagle's algorithm and
+    // delayed ACKs can hold a response back for tens of milliseconds.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
