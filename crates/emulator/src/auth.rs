@@ -22,7 +22,8 @@ use crate::keys::KeyLookup;
 use crate::state::AppState;
 
 /// The authenticated key of a request: a snapshot of the key taken when the request arrived.
-#[derive(Debug, Clone)]
+/// `Debug` shows the secret masked.
+#[derive(Clone)]
 pub struct Caller {
     /// The key object's id (`mk_…`).
     pub key_id: String,
@@ -36,6 +37,19 @@ pub struct Caller {
     pub permissions: BTreeSet<Permission>,
     /// A restricted key's Connect permissions, if it has any.
     pub connect_permissions: Option<BTreeSet<Permission>>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("key_id", &self.key_id)
+            .field("secret", &crate::keys::redacted(&self.secret))
+            .field("kind", &self.kind)
+            .field("mode", &self.mode)
+            .field("permissions", &self.permissions)
+            .field("connect_permissions", &self.connect_permissions)
+            .finish()
+    }
 }
 
 impl Caller {

@@ -20,7 +20,8 @@ use crate::ids::{Ids, parse_timestamp};
 pub const SECRET_BODY_LEN: usize = 99;
 
 /// A key as defined by a person: the keys file's `[[key]]` table or the admin API's body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows a fixed secret masked.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KeySpec {
     /// A label for people.
     pub name: String,
@@ -226,8 +227,8 @@ fn parse_network(text: &str) -> Option<IpNet> {
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
-/// A key known to the emulator.
-#[derive(Debug, Clone)]
+/// A key known to the emulator. `Debug` shows the secret masked.
+#[derive(Clone)]
 pub struct KeyRecord {
     /// The key object's id (`mk_…`), used in the 403 edit link and the admin API.
     pub id: String,
@@ -301,11 +302,53 @@ pub enum KeyLookup<'a> {
     Unknown,
 }
 
-/// Every key of the emulator and every secret that still maps to one.
-#[derive(Debug, Default)]
+/// Every key of the emulator and every secret that still maps to one. `Debug` shows the keys
+/// (masked) and how many secrets are live, never the secrets.
+#[derive(Default)]
 pub struct KeyStore {
     keys: Vec<KeyRecord>,
     secrets: HashMap<String, SecretEntry>,
+}
+
+/// The form a secret takes in `Debug` output: masked as Stripe masks keys in its errors.
+pub fn redacted(secret: &str) -> String {
+    rakguard_catalog::key::mask(secret, rakguard_catalog::key::MaskStyle::InvalidKey)
+}
+
+impl std::fmt::Debug for KeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("mode", &self.mode)
+            .field("secret", &self.secret.as_deref().map(redacted))
+            .field("permissions", &self.permissions)
+            .field("connect_permissions", &self.connect_permissions)
+            .field("expires_at", &self.expires_at)
+            .field("allowed_ips", &self.allowed_ips)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("id", &self.id)
+            .field("spec", &self.spec)
+            .field("secret", &redacted(&self.secret))
+            .field("created", &self.created)
+            .field("revoked", &self.revoked)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("keys", &self.keys)
+            .field("live_secrets", &self.secrets.len())
+            .finish()
+    }
 }
 
 impl KeyStore {

@@ -38,8 +38,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A generated or configured key, as handed back by [`spawn`].
-#[derive(Debug, Clone)]
+/// A generated or configured key, as handed back by [`spawn`]. `Debug` shows the secret masked.
+#[derive(Clone)]
 pub struct StartedKey {
     /// The key object's id (`mk_…`).
     pub id: String,
@@ -51,6 +51,18 @@ pub struct StartedKey {
     pub mode: Mode,
     /// The full secret.
     pub secret: String,
+}
+
+impl std::fmt::Debug for StartedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartedKey")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("mode", &self.mode)
+            .field("secret", &crate::keys::redacted(&self.secret))
+            .finish()
+    }
 }
 
 /// A running emulator.

@@ -66,3 +66,23 @@ async fn reset_fault_drops_the_connection_without_an_answer() {
     assert!(!dropped.contains("HTTP/1.1"), "{dropped}");
     running.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn debug_output_never_contains_a_secret() {
+    let running = spawn(EmulatorConfig {
+        seed: Some(9),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("spawn");
+    let printed = format!("{running:?} {:?} {:?}", running.keys, running.state);
+    for key in &running.keys {
+        let middle = &key.secret[12..key.secret.len() - 6];
+        assert!(
+            !printed.contains(middle),
+            "{} leaks in Debug output",
+            key.name
+        );
+    }
+    running.shutdown().await.expect("shutdown");
+}
