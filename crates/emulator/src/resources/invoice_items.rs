@@ -221,8 +221,7 @@ fn require_editable(ctx: &Ctx<'_>, id: &str) -> Result<Value, ApiError> {
 
 /// `GET /v1/invoiceitems/{invoiceitem}`.
 fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&KIND, id, "id", Lookup::Path)?))
+    ctx.retrieve(&KIND, id)
 }
 
 /// `POST /v1/invoiceitems/{invoiceitem}`.

@@ -829,8 +829,7 @@ fn create(ctx: &Ctx<'_>) -> Outcome {
 
 /// `GET /v1/invoices/{invoice}`.
 fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&KIND, id, "id", Lookup::Path)?))
+    ctx.retrieve(&KIND, id)
 }
 
 /// `POST /v1/invoices/{invoice}`: metadata and `auto_advance` always; the rest on drafts only.
@@ -921,16 +920,11 @@ fn list(ctx: &Ctx<'_>) -> Outcome {
         "created",
         "due_date",
     ])?;
-    let customer = params.string("customer")?;
-    let subscription = params.string("subscription")?;
-    let status = params.string("status")?;
-    let method = params.string("collection_method")?;
-    ctx.list(&KIND, &params, |invoice| {
-        customer.is_none_or(|wanted| text(invoice, "customer") == Some(wanted))
-            && subscription.is_none_or(|wanted| text(invoice, "subscription") == Some(wanted))
-            && status.is_none_or(|wanted| text(invoice, "status") == Some(wanted))
-            && method.is_none_or(|wanted| text(invoice, "collection_method") == Some(wanted))
-    })
+    ctx.list_by(
+        &KIND,
+        &params,
+        &["customer", "subscription", "status", "collection_method"],
+    )
 }
 
 /// `GET /v1/invoices/{invoice}/lines`.

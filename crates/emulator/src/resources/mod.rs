@@ -266,6 +266,32 @@ impl Ctx<'_> {
         data.outbox.push(event.outgoing);
     }
 
+    /// `GET …/{id}` of a stored resource: no parameters but `expand`, the object as stored (sent
+    /// without re-serialising), or Stripe's 404 with the other-mode hint.
+    pub fn retrieve(&self, kind: &Kind, id: &str) -> Outcome {
+        self.params(&[])?;
+        match self.find_stored(kind, id) {
+            Some(text) => Ok(Reply::stored(text)),
+            None => Err(missing(kind, &self.find(kind, id), id, "id", Lookup::Path)),
+        }
+    }
+
+    /// A list filtered the way most of Stripe's list endpoints filter: each of `fields` that was
+    /// sent as a parameter must equal the object's field of the same name.
+    pub fn list_by(&self, kind: &Kind, params: &Params<'_>, fields: &[&str]) -> Outcome {
+        let mut wanted = Vec::new();
+        for field in fields {
+            if let Some(value) = params.string(field)? {
+                wanted.push((*field, value));
+            }
+        }
+        self.list(kind, params, |object| {
+            wanted
+                .iter()
+                .all(|(field, value)| object.get(*field).and_then(Value::as_str) == Some(*value))
+        })
+    }
+
     /// A page of stored objects of `kind`, newest first, that pass `keep`: `limit` (1 to 100,
     /// default 10), `starting_after` or `ending_before`, and `has_more`, as Stripe pages lists.
     pub fn list(&self, kind: &Kind, params: &Params<'_>, keep: impl Fn(&Value) -> bool) -> Outcome {

@@ -611,8 +611,7 @@ fn create(ctx: &Ctx<'_>) -> Outcome {
 
 /// `GET /v1/subscriptions/{subscription_exposed_id}`.
 fn retrieve(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&KIND, id, "id", Lookup::Path)?))
+    ctx.retrieve(&KIND, id)
 }
 
 /// `POST /v1/subscriptions/{subscription_exposed_id}`: items (price, quantity, new, deleted),
@@ -838,8 +837,7 @@ fn list_items(ctx: &Ctx<'_>) -> Outcome {
 
 /// `GET /v1/subscription_items/{item}`.
 fn retrieve_item(ctx: &Ctx<'_>, id: &str) -> Outcome {
-    ctx.params(&[])?;
-    Ok(Reply::ok(ctx.require(&ITEM, id, "id", Lookup::Path)?))
+    ctx.retrieve(&ITEM, id)
 }
 
 #[cfg(test)]
