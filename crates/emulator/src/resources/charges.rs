@@ -439,16 +439,9 @@ fn list(ctx: &Ctx<'_>) -> Outcome {
         "transfer_group",
         "created",
     ])?;
-    let filters: Vec<(&str, &str)> = ["customer", "payment_intent", "transfer_group"]
-        .into_iter()
-        .map(|name| Ok(params.string(name)?.map(|value| (name, value))))
-        .collect::<Result<Vec<_>, ApiError>>()?
-        .into_iter()
-        .flatten()
-        .collect();
-    ctx.list(&KIND, &params, |charge| {
-        filters
-            .iter()
-            .all(|(name, wanted)| charge[*name].as_str() == Some(*wanted))
-    })
+    ctx.list_by(
+        &KIND,
+        &params,
+        &["customer", "payment_intent", "transfer_group"],
+    )
 }

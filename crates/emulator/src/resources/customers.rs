@@ -196,8 +196,5 @@ pub fn list(ctx: &Ctx<'_>) -> Outcome {
         "created",
         "test_clock",
     ])?;
-    let email = params.string("email")?;
-    ctx.list(&KIND, &params, |customer| {
-        email.is_none_or(|wanted| customer.get("email").and_then(Value::as_str) == Some(wanted))
-    })
+    ctx.list_by(&KIND, &params, &["email"])
 }

@@ -674,8 +674,5 @@ fn list(ctx: &Ctx<'_>) -> Outcome {
         "customer",
         "created",
     ])?;
-    let customer = params.string("customer")?;
-    ctx.list(&KIND, &params, |intent| {
-        customer.is_none_or(|wanted| intent["customer"].as_str() == Some(wanted))
-    })
+    ctx.list_by(&KIND, &params, &["customer"])
 }
