@@ -9,7 +9,7 @@
 //! | `POST /keys/{id}/roll` | new secret; the old one works `expires_in_seconds` more, then expires |
 //! | `POST /keys/{id}/permissions` | replaces a restricted key's permissions |
 //! | `GET /requests?key=mk_…` | the request log, optionally for one key |
-//! | `POST /faults` | sets latency, jitter, error and reset rates, rate limit, seed |
+//! | `POST /faults` | sets latency, jitter, error, reset and throttle rates, their scope, rate limit, seed; answers the settings |
 //! | `POST /reset` | clears objects, idempotency records, rate buckets and the log; keeps keys |
 
 use axum::Json;
@@ -19,6 +19,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 
+use crate::config::{FaultScope, FaultSettings};
 use crate::error::AdminError;
 use crate::ids::Ids;
 use crate::keys::{KeySpec, resolve_all};
@@ -145,10 +146,24 @@ async fn list_requests(State(state): State<AppState>, RawQuery(query): RawQuery)
     Ok(Json(json!({"object": "list", "data": data})))
 }
 
+/// A parsed `POST /faults` body: only the fields sent change.
+#[derive(Debug, Default)]
+struct FaultsUpdate {
+    latency_ms: Option<u64>,
+    jitter_ms: Option<u64>,
+    error_rate: Option<f64>,
+    reset_rate: Option<f64>,
+    throttle_rate: Option<f64>,
+    rate_limit_per_second: Option<Option<u32>>,
+    scope: Option<Option<FaultScope>>,
+    seed: Option<u64>,
+}
+
+/// Sets faults: every field is checked before any is applied, so a refused body changes nothing.
+/// The answer is the full settings after the change (`{}` reads them).
 async fn set_faults(State(state): State<AppState>, body: Bytes) -> AdminResult {
     let object = parse_body(&body)?;
-    let mut data = state.write();
-    let mut faults = data.faults;
+    let mut update = FaultsUpdate::default();
     for (field, value) in &object {
         let whole = || {
             value
@@ -162,12 +177,13 @@ async fn set_faults(State(state): State<AppState>, body: Bytes) -> AdminResult {
                 .ok_or_else(|| AdminError::field(field, "expected a number from 0 to 1"))
         };
         match field.as_str() {
-            "latency_ms" => faults.latency_ms = whole()?,
-            "jitter_ms" => faults.jitter_ms = whole()?,
-            "error_rate" => faults.error_rate = rate()?,
-            "reset_rate" => faults.reset_rate = rate()?,
+            "latency_ms" => update.latency_ms = Some(whole()?),
+            "jitter_ms" => update.jitter_ms = Some(whole()?),
+            "error_rate" => update.error_rate = Some(rate()?),
+            "reset_rate" => update.reset_rate = Some(rate()?),
+            "throttle_rate" => update.throttle_rate = Some(rate()?),
             "rate_limit_per_second" => {
-                faults.rate_limit_per_second = match value {
+                update.rate_limit_per_second = Some(match value {
                     Value::Null => None,
                     _ => Some(
                         whole()?
@@ -178,20 +194,102 @@ async fn set_faults(State(state): State<AppState>, body: Bytes) -> AdminResult {
                                 AdminError::field(field, "expected a positive integer")
                             })?,
                     ),
-                }
+                })
             }
-            "seed" => data.ids = Ids::new(Some(whole()?)),
+            "scope" => update.scope = Some(parse_scope(value)?),
+            "seed" => update.seed = Some(whole()?),
             _ => return Err(AdminError::field(field.clone(), "unknown field")),
         }
     }
-    data.faults = faults;
-    Ok(Json(json!({
+    let mut data = state.write();
+    let faults = &mut data.faults;
+    if let Some(latency_ms) = update.latency_ms {
+        faults.latency_ms = latency_ms;
+    }
+    if let Some(jitter_ms) = update.jitter_ms {
+        faults.jitter_ms = jitter_ms;
+    }
+    if let Some(error_rate) = update.error_rate {
+        faults.error_rate = error_rate;
+    }
+    if let Some(reset_rate) = update.reset_rate {
+        faults.reset_rate = reset_rate;
+    }
+    if let Some(throttle_rate) = update.throttle_rate {
+        faults.throttle_rate = throttle_rate;
+    }
+    if let Some(limit) = update.rate_limit_per_second {
+        faults.rate_limit_per_second = limit;
+    }
+    if let Some(scope) = update.scope {
+        faults.scope = scope;
+    }
+    let answer = faults_json(faults);
+    if let Some(seed) = update.seed {
+        data.ids = Ids::new(Some(seed));
+    }
+    Ok(Json(answer))
+}
+
+/// `scope`: `null`, or an object with an optional `method` (`GET`, `POST` or `DELETE`, any case)
+/// and an optional `path_prefix` (starting with `/`). An empty scope is no scope.
+fn parse_scope(value: &Value) -> Result<Option<FaultScope>, AdminError> {
+    let object = match value {
+        Value::Null => return Ok(None),
+        Value::Object(object) => object,
+        _ => {
+            return Err(AdminError::field(
+                "scope",
+                "expected an object with method and/or path_prefix, or null",
+            ));
+        }
+    };
+    let mut scope = FaultScope::default();
+    for (field, value) in object {
+        match (field.as_str(), value) {
+            ("method" | "path_prefix", Value::Null) => {}
+            ("method", Value::String(method))
+                if ["GET", "POST", "DELETE"]
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(method)) =>
+            {
+                scope.method = Some(method.to_ascii_uppercase());
+            }
+            ("method", _) => {
+                return Err(AdminError::field(
+                    "scope.method",
+                    "expected GET, POST or DELETE",
+                ));
+            }
+            ("path_prefix", Value::String(prefix)) if prefix.starts_with('/') => {
+                scope.path_prefix = Some(prefix.clone());
+            }
+            ("path_prefix", _) => {
+                return Err(AdminError::field(
+                    "scope.path_prefix",
+                    "expected a path starting with /",
+                ));
+            }
+            _ => return Err(AdminError::field(format!("scope.{field}"), "unknown field")),
+        }
+    }
+    Ok((scope != FaultScope::default()).then_some(scope))
+}
+
+/// The fault settings as `POST /faults` answers them.
+fn faults_json(faults: &FaultSettings) -> Value {
+    json!({
         "latency_ms": faults.latency_ms,
         "jitter_ms": faults.jitter_ms,
         "error_rate": faults.error_rate,
         "reset_rate": faults.reset_rate,
+        "throttle_rate": faults.throttle_rate,
         "rate_limit_per_second": faults.rate_limit_per_second,
-    })))
+        "scope": faults.scope.as_ref().map(|scope| json!({
+            "method": scope.method,
+            "path_prefix": scope.path_prefix,
+        })),
+    })
 }
 
 async fn reset(State(state): State<AppState>) -> Json<Value> {

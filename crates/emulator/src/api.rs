@@ -3,14 +3,20 @@
 //!
 //! 1. authentication and key state ([`Caller`], see [`crate::auth`]);
 //! 2. publishable keys: only a few client-side calls, else 401 `secret_key_required`;
-//! 3. rate limit per account and mode: 429 with `Stripe-Rate-Limited-Reason: global-rate`;
+//! 3. rate limit per account and mode: 429 with `Stripe-Rate-Limited-Reason: global-rate`; the
+//!    `throttle_rate` fault answers the same 429 here (after the latency and jitter delay);
 //! 4. route: an operation of the catalogue, else 404 "Unrecognized request URL";
 //! 5. permission: `Stripe-Account` (no Connect permissions, unreachable account, Connect
 //!    permission) or the key's own permissions; restricted keys get the 403 of the configured era.
 //!    Operations the catalogue marks `unavailable` or `unknown` are refused to restricted keys
 //!    with the "not available for use by restricted keys" form: for `unknown` that is a choice,
 //!    since no permission is known that would allow them;
-//! 6. parameter decoding (400 on malformed input), idempotency, faults, then the handler.
+//! 6. parameter decoding (400 on malformed input), idempotency, faults (latency, jitter, error
+//!    and reset rates), then the handler.
+//!
+//! Faults are read once per request, under the read lock, and only their numbers are copied out
+//! (`ActiveFaults`), and only when some apply to the request (its scope matches): a quiet
+//! emulator adds one read lock and no allocation per request.
 //!
 //! Nothing before step 6 is stored against an idempotency key.
 
@@ -34,6 +40,7 @@ use crate::config::ErrorEra;
 use crate::error::ApiError;
 use crate::form;
 use crate::idempotency::{Begin, IdempotencyKey, Scope, StoredResponse, is_storable};
+use crate::ids::Ids;
 use crate::resources::{Ctx, Outcome, customers, fallback};
 use crate::state::{AppState, LogEntry};
 
@@ -196,8 +203,16 @@ async fn pipeline(
         .clone()
         .unwrap_or_else(|| state.account_id().to_owned());
     if !state.take_token(&account, caller.mode) {
-        return Err(ApiError::from(stripe_error::rate_limited())
-            .with_header("stripe-rate-limited-reason", "global-rate"));
+        return Err(ApiError::rate_limited());
+    }
+    let faults = ActiveFaults::for_request(state, request.method.as_str(), path);
+    if let Some(faults) = faults
+        && let Some(delay) = faults.throttle(state)
+    {
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        return Err(ApiError::rate_limited());
     }
     let Some(matched) = matched else {
         return Err(stripe_error::unrecognized_url(request.method.as_str(), path).into());
@@ -229,7 +244,7 @@ async fn pipeline(
         _ => None,
     };
     let Some(scope) = idempotency else {
-        return Ok(execute(&ctx, &matched).await.into_response_parts());
+        return Ok(execute(&ctx, &matched, faults).await.into_response_parts());
     };
     let fingerprint = format!("{} {path}\n{params}", request.method);
     let begun = state.write().idempotency.begin(&scope, &fingerprint);
@@ -250,7 +265,7 @@ async fn pipeline(
                 state,
                 scope: &scope,
             };
-            let outcome = execute(&ctx, &matched).await;
+            let outcome = execute(&ctx, &matched, faults).await;
             let (status, body) = match &outcome {
                 Executed::Answered(Ok(reply)) | Executed::Dropped(Ok(reply)) => {
                     (reply.status, Some(reply.clone().into_json().body))
@@ -329,26 +344,71 @@ impl Executed {
     }
 }
 
-/// Runs the faults, then the handler.
-async fn execute(ctx: &Ctx<'_>, matched: &Matched<'_>) -> Executed {
-    let faults = ctx.state.read().faults;
-    let quiet = faults.latency_ms == 0
-        && faults.jitter_ms == 0
-        && faults.error_rate <= 0.0
-        && faults.reset_rate <= 0.0;
-    if quiet {
-        return Executed::Answered(dispatch(ctx, matched));
+/// The faults that apply to one request: the numbers of [`crate::FaultSettings`], copied out
+/// under the read lock only when the settings are not quiet and the request is in their scope.
+#[derive(Debug, Clone, Copy)]
+struct ActiveFaults {
+    latency_ms: u64,
+    jitter_ms: u64,
+    error_rate: f64,
+    reset_rate: f64,
+    throttle_rate: f64,
+}
+
+impl ActiveFaults {
+    /// The faults for a request (path without query string), or `None` when none apply.
+    fn for_request(state: &AppState, method: &str, path: &str) -> Option<ActiveFaults> {
+        let data = state.read();
+        let faults = &data.faults;
+        if faults.is_quiet() || !faults.applies_to(method, path) {
+            return None;
+        }
+        Some(ActiveFaults {
+            latency_ms: faults.latency_ms,
+            jitter_ms: faults.jitter_ms,
+            error_rate: faults.error_rate,
+            reset_rate: faults.reset_rate,
+            throttle_rate: faults.throttle_rate,
+        })
     }
-    let (delay, fail, reset) = {
-        let mut data = ctx.state.write();
-        let jitter = if faults.jitter_ms > 0 {
-            data.ids.up_to(faults.jitter_ms)
+
+    /// Whether anything happens in [`execute`]: a delay, an error or a reset.
+    fn delays_or_fails(self) -> bool {
+        self.latency_ms > 0 || self.jitter_ms > 0 || self.error_rate > 0.0 || self.reset_rate > 0.0
+    }
+
+    /// The latency plus a jitter draw.
+    fn delay(self, ids: &mut Ids) -> u64 {
+        let jitter = if self.jitter_ms > 0 {
+            ids.up_to(self.jitter_ms)
         } else {
             0
         };
+        self.latency_ms.saturating_add(jitter)
+    }
+
+    /// Draws the `throttle_rate` fault: the delay to wait before answering 429, or `None` when
+    /// the request goes on.
+    fn throttle(self, state: &AppState) -> Option<u64> {
+        if self.throttle_rate <= 0.0 {
+            return None;
+        }
+        let mut data = state.write();
+        (data.ids.unit() < self.throttle_rate).then(|| self.delay(&mut data.ids))
+    }
+}
+
+/// Runs the faults (latency and jitter, error and reset rates), then the handler.
+async fn execute(ctx: &Ctx<'_>, matched: &Matched<'_>, faults: Option<ActiveFaults>) -> Executed {
+    let Some(faults) = faults.filter(|faults| faults.delays_or_fails()) else {
+        return Executed::Answered(dispatch(ctx, matched));
+    };
+    let (delay, fail, reset) = {
+        let mut data = ctx.state.write();
+        let delay = faults.delay(&mut data.ids);
         let fail = faults.error_rate > 0.0 && data.ids.unit() < faults.error_rate;
         let reset = faults.reset_rate > 0.0 && data.ids.unit() < faults.reset_rate;
-        (faults.latency_ms.saturating_add(jitter), fail, reset)
+        (delay, fail, reset)
     };
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -67,8 +67,11 @@ impl RateLimits {
     }
 }
 
-/// Injected faults, applied once a request is authorised and about to execute.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Injected faults. Throttling is decided where Stripe's rate limiter runs (after the key and
+/// before routing, permission and idempotency); latency, errors and resets once a request is
+/// authorised and about to execute. When [`FaultSettings::scope`] is set, only matching requests
+/// are delayed, throttled, failed or reset.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FaultSettings {
     /// Added delay, in milliseconds.
     pub latency_ms: u64,
@@ -78,8 +81,67 @@ pub struct FaultSettings {
     pub error_rate: f64,
     /// Share of requests (0.0 to 1.0) whose connection is closed without an answer.
     pub reset_rate: f64,
-    /// Overrides both modes' rate limit when set.
+    /// Share of requests (0.0 to 1.0) answered like Stripe's rate limiter (429 `rate_limit`,
+    /// `Stripe-Rate-Limited-Reason: global-rate`) without being executed. A throttled request is
+    /// still delayed by the latency and jitter.
+    pub throttle_rate: f64,
+    /// Overrides both modes' rate limit when set. Not limited by [`FaultSettings::scope`].
     pub rate_limit_per_second: Option<u32>,
+    /// When set, latency, jitter and the error, reset and throttle rates apply only to the
+    /// requests it matches.
+    pub scope: Option<FaultScope>,
+}
+
+impl FaultSettings {
+    /// True when no request is delayed, throttled, failed or reset, whatever its scope.
+    pub fn is_quiet(&self) -> bool {
+        self.latency_ms == 0
+            && self.jitter_ms == 0
+            && self.error_rate <= 0.0
+            && self.reset_rate <= 0.0
+            && self.throttle_rate <= 0.0
+    }
+
+    /// Whether the per-request faults apply to a request (always, without a scope).
+    pub fn applies_to(&self, method: &str, path: &str) -> bool {
+        self.scope
+            .as_ref()
+            .is_none_or(|scope| scope.matches(method, path))
+    }
+}
+
+/// Which requests faults apply to; an unset part matches every request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaultScope {
+    /// The HTTP method (`GET`, `POST` or `DELETE`), compared case-insensitively.
+    pub method: Option<String>,
+    /// A prefix of the request path, without the query string (`/v1/coupons/`), compared
+    /// byte for byte.
+    pub path_prefix: Option<String>,
+}
+
+impl FaultScope {
+    /// Whether a request with this method and path (no query string) is in scope.
+    ///
+    /// ```
+    /// use rakguard_emulator::FaultScope;
+    /// let scope = FaultScope {
+    ///     method: Some("DELETE".into()),
+    ///     path_prefix: Some("/v1/coupons/".into()),
+    /// };
+    /// assert!(scope.matches("delete", "/v1/coupons/TENOFF"));
+    /// assert!(!scope.matches("POST", "/v1/coupons/TENOFF"));
+    /// assert!(!scope.matches("DELETE", "/v1/coupons"));
+    /// ```
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|wanted| wanted.eq_ignore_ascii_case(method))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|prefix| path.starts_with(prefix))
+    }
 }
 
 /// Everything the emulator needs to start.

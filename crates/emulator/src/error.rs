@@ -46,6 +46,13 @@ impl ApiError {
         .with_header("stripe-should-retry", "true")
     }
 
+    /// 429 `rate_limit` with `Stripe-Rate-Limited-Reason: global-rate`, as Stripe's rate limiter
+    /// answers; used by the token bucket and by the `throttle_rate` fault alike.
+    pub fn rate_limited() -> Self {
+        ApiError::from(stripe_error::rate_limited())
+            .with_header("stripe-rate-limited-reason", "global-rate")
+    }
+
     /// 400 for a parameter whose value cannot be used (Stripe's wording where it is recorded,
     /// rendered by the catalogue).
     pub fn parameter_invalid(param: &str, problem: &str) -> Self {

@@ -37,7 +37,7 @@ pub mod state;
 pub mod store;
 pub mod webhooks;
 
-pub use config::{EmulatorConfig, ErrorEra, FaultSettings, RateLimits};
+pub use config::{EmulatorConfig, ErrorEra, FaultScope, FaultSettings, RateLimits};
 pub use error::{AdminError, ApiError, EmulatorError};
 pub use keys::KeySpec;
 pub use server::{Running, StartedKey, router, spawn};

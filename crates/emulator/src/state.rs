@@ -145,7 +145,7 @@ impl AppState {
                     objects: Store::default(),
                     outbox: Vec::new(),
                     idempotency: IdempotencyStore::default(),
-                    faults: config.faults,
+                    faults: config.faults.clone(),
                     ids,
                 }),
                 log: Mutex::new(VecDeque::with_capacity(MAX_LOG_ENTRIES)),

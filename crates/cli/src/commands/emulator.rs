@@ -94,6 +94,7 @@ fn config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
             error_rate: args.error_rate,
             reset_rate: args.reset_rate,
             rate_limit_per_second: args.rate_limit_per_second,
+            ..FaultSettings::default()
         },
         connected_accounts: args.connected_accounts.clone(),
         ..EmulatorConfig::default()

@@ -11,6 +11,7 @@ mod catalogue_objects;
 mod customers;
 mod expand;
 mod fallback;
+mod faults;
 mod idempotency;
 mod payments;
 mod permissions;
