@@ -65,6 +65,7 @@ pub struct DropConnection;
 /// headers (`Request-Id`, `Stripe-Version`, JSON content type, the echoed `Idempotency-Key`) and
 /// records the request in the log.
 pub async fn envelope(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let received_ms = state.clock().now_millis();
     let request_id = state.new_request_id();
     let version = request
         .headers()
@@ -104,6 +105,7 @@ pub async fn envelope(State(state): State<AppState>, mut request: Request, next:
     }
     state.record(LogEntry {
         time: state.clock().now(),
+        received_ms,
         key_id: info.key_id,
         method,
         path,

@@ -29,6 +29,9 @@ pub const MAX_LOG_ENTRIES: usize = 10_000;
 pub struct LogEntry {
     /// When the request ended (Unix seconds).
     pub time: i64,
+    /// When the request arrived (Unix milliseconds, on the emulator's clock): what a rate limit
+    /// counts.
+    pub received_ms: i64,
     /// The key object's id, when the key was recognised.
     pub key_id: Option<String>,
     /// The HTTP method.
