@@ -34,6 +34,156 @@ pub enum Command {
     Guide(GuideArgs),
     /// Run a local Stripe-compatible API that enforces restricted keys like Stripe.
     Emulator(EmulatorArgs),
+    /// Check by probing the API that a key holds what a manifest needs (key from
+    /// STRIPE_API_KEY or standard input).
+    Verify(VerifyArgs),
+    /// Find the level a key holds on every row of the permission form, by probing the API.
+    Scan(ScanArgs),
+    /// Explain a Stripe error body: which permission to set, where, and how.
+    Explain(ExplainArgs),
+    /// Suggest the fewest permissions that allow the requests in a log, as a manifest.
+    Suggest(SuggestArgs),
+    /// Compare two verdicts, or a verdict with a manifest.
+    Diff(DiffArgs),
+}
+
+/// How a verdict or explanation is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text for a terminal.
+    Table,
+    /// Stable JSON.
+    Json,
+    /// Markdown, for tickets and pull requests.
+    Md,
+}
+
+impl From<OutputFormat> for rakguard_verify::Format {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Table => rakguard_verify::Format::Table,
+            OutputFormat::Json => rakguard_verify::Format::Json,
+            OutputFormat::Md => rakguard_verify::Format::Markdown,
+        }
+    }
+}
+
+/// The options `verify` and `scan` share: where to probe, the key, and the limits.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The Stripe-compatible API to probe (e.g. an emulator's http://127.0.0.1:12111).
+    #[arg(long, default_value = rakguard_verify::STRIPE_API_BASE)]
+    pub api_base: String,
+    /// How to print the verdict.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Read the key from standard input instead of STRIPE_API_KEY.
+    #[arg(long)]
+    pub key_stdin: bool,
+    /// The mode the key must be in; a key of the other mode is refused without a request.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Probe a connected account (sent as Stripe-Account); `verify` then checks the
+    /// manifest's Connect permissions.
+    #[arg(long, value_name = "ACCT")]
+    pub stripe_account: Option<String>,
+    /// Sent as Stripe-Context (organisation keys).
+    #[arg(long, value_name = "CTX")]
+    pub stripe_context: Option<String>,
+    /// The key verified before: an "unknown key" answer then means it was revoked.
+    #[arg(long)]
+    pub previously_valid: bool,
+    /// Requests per second at most (default: 80% of Stripe's limit for the key's mode).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_in_flight: u64,
+    /// Seconds the whole run may take; probes not answered by then are unknown.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub deadline: u64,
+}
+
+/// `rakguard verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The integration's manifest (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// The tier to verify (required when the manifest has tiers).
+    #[arg(long, value_name = "T")]
+    pub tier: Option<String>,
+    /// Also probe every other row, to list what the key holds beyond the manifest.
+    #[arg(long)]
+    pub check_excess: bool,
+    /// Where, how and how fast to probe.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// `rakguard scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Scan a full secret key too (it holds every permission, so the scan only checks that
+    /// Stripe accepts it).
+    #[arg(long)]
+    pub accept_secret_key: bool,
+    /// Where, how and how fast to probe.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// `rakguard explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A file with the error's JSON body; `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    /// The HTTP status the body came with (inferred from the body when left out).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(100..=599))]
+    pub status: Option<u16>,
+    /// How to print the explanation.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+/// `rakguard suggest`.
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// The requests: the emulator's request log (JSON of GET /_emulator/v1/requests) or lines
+    /// `METHOD PATH`; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub log: PathBuf,
+    /// Only the requests of this emulator key object (mk_…), in a JSON log.
+    #[arg(long, value_name = "KEY_ID")]
+    pub key_id: Option<String>,
+    /// The suggested manifest's id.
+    #[arg(long, default_value = "suggested")]
+    pub id: String,
+    /// The suggested manifest's name.
+    #[arg(long, default_value = "Suggested permissions")]
+    pub name: String,
+    /// Print the whole suggestion as stable JSON instead of the manifest.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rakguard diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// A verdict (JSON from `verify` or `scan --format json`); `-` reads standard input.
+    pub verdict: PathBuf,
+    /// A second verdict to compare the first with (the first is the baseline).
+    #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
+    pub other: Option<PathBuf>,
+    /// Compare the verdict with what this manifest needs instead.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The manifest's tier (with --manifest).
+    #[arg(long, value_name = "T", requires = "manifest")]
+    pub tier: Option<String>,
+    /// How to print the comparison.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
 }
 
 /// Wording of 403 permission errors.

@@ -38,3 +38,18 @@ pub fn read_key(from_stdin: bool) -> anyhow::Result<SecretString> {
         Err(std::env::VarError::NotUnicode(_)) => bail!("{KEY_ENV} is not valid UTF-8"),
     }
 }
+
+/// Reads a file, or standard input for `-` (or no path at all). Returns the text and the name to
+/// use in messages.
+pub fn read_file_or_stdin(path: Option<&Path>) -> anyhow::Result<(String, String)> {
+    match path {
+        Some(path) if path != Path::new("-") => Ok((read_file(path)?, path.display().to_string())),
+        _ => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read standard input")?;
+            Ok((text, "<stdin>".to_owned()))
+        }
+    }
+}

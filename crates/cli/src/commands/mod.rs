@@ -2,10 +2,14 @@
 //! the error says otherwise; see `exit.rs`).
 
 mod catalog;
+mod diff;
 mod emulator;
+mod explain;
 mod guide;
 mod key;
 mod manifest;
+mod suggest;
+mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Code;
@@ -18,6 +22,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Manifest { command } => manifest::run(command),
         Command::Guide(args) => guide::run(args),
         Command::Emulator(args) => emulator::run(args),
+        Command::Verify(args) => verify::verify(args),
+        Command::Scan(args) => verify::scan(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Suggest(args) => suggest::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
 
