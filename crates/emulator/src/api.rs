@@ -4,7 +4,7 @@
 //! 1. authentication and key state ([`Caller`], see [`crate::auth`]);
 //! 2. publishable keys: only a few client-side calls, else 401 `secret_key_required`;
 //! 3. rate limit per account and mode: 429 with `Stripe-Rate-Limited-Reason: global-rate`; the
-//!    `throttle_rate` fault answers the same 429 here (after the latency and jitter delay);
+//!    `throttle_rate` fault answers the same 429 here;
 //! 4. route: an operation of the catalogue, else 404 "Unrecognized request URL";
 //! 5. permission: `Stripe-Account` (no Connect permissions, unreachable account, Connect
 //!    permission) or the key's own permissions; restricted keys get the 403 of the configured era.
@@ -12,7 +12,9 @@
 //!    with the "not available for use by restricted keys" form: for `unknown` that is a choice,
 //!    since no permission is known that would allow them;
 //! 6. parameter decoding (400 on malformed input), idempotency, faults (latency, jitter, error
-//!    and reset rates), then the handler.
+//!    and reset rates), then the handler. Answers that end before this step (401, 403, 404, 429)
+//!    are delayed by the latency and jitter faults in [`envelope`], so every answer in scope
+//!    takes the configured time, as network and server time would.
 //!
 //! Faults are read once per request, under the read lock, and only their numbers are copied out
 //! (`ActiveFaults`), and only when some apply to the request (its scope matches): a quiet
@@ -55,6 +57,8 @@ pub struct LogInfo {
     pub key_id: Option<String>,
     /// The permission the operation required.
     pub permission: Option<String>,
+    /// Whether the latency fault already delayed this answer (in the handler).
+    pub delayed: bool,
 }
 
 /// Marks a response whose connection must be dropped (the `reset_rate` fault).
@@ -87,6 +91,18 @@ pub async fn envelope(State(state): State<AppState>, mut request: Request, next:
         .get::<LogInfo>()
         .cloned()
         .unwrap_or_default();
+    // Latency and jitter delay every answer in scope, refusals included, as network and server
+    // time would. Requests that reached the handler were delayed there (inside the idempotency
+    // window, where a concurrent duplicate sees the key in use); the others wait here.
+    if !info.delayed
+        && let Some(faults) = ActiveFaults::for_request(&state, &method, &path)
+        && faults.delays()
+    {
+        let delay = faults.delay(&mut state.write().ids);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("request-id", value);
@@ -140,6 +156,7 @@ pub async fn handle(State(state): State<AppState>, caller: Caller, request: Requ
     let mut info = LogInfo {
         key_id: Some(caller.key_id.clone()),
         permission: None,
+        delayed: false,
     };
     let request = Incoming {
         method: &parts.method,
@@ -208,12 +225,7 @@ async fn pipeline(
         return Err(ApiError::rate_limited());
     }
     let faults = ActiveFaults::for_request(state, request.method.as_str(), path);
-    if let Some(faults) = faults
-        && let Some(delay) = faults.throttle(state)
-    {
-        if delay > 0 {
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-        }
+    if faults.is_some_and(|faults| faults.throttle(state)) {
         return Err(ApiError::rate_limited());
     }
     let Some(matched) = matched else {
@@ -246,6 +258,7 @@ async fn pipeline(
         _ => None,
     };
     let Some(scope) = idempotency else {
+        info.delayed = faults.is_some_and(ActiveFaults::delays);
         return Ok(execute(&ctx, &matched, faults).await.into_response_parts());
     };
     let fingerprint = format!("{} {path}\n{params}", request.method);
@@ -267,6 +280,7 @@ async fn pipeline(
                 state,
                 scope: &scope,
             };
+            info.delayed = faults.is_some_and(ActiveFaults::delays);
             let outcome = execute(&ctx, &matched, faults).await;
             let (status, body) = match &outcome {
                 Executed::Answered(Ok(reply)) | Executed::Dropped(Ok(reply)) => {
@@ -374,9 +388,14 @@ impl ActiveFaults {
         })
     }
 
+    /// Whether answers are delayed.
+    fn delays(self) -> bool {
+        self.latency_ms > 0 || self.jitter_ms > 0
+    }
+
     /// Whether anything happens in [`execute`]: a delay, an error or a reset.
     fn delays_or_fails(self) -> bool {
-        self.latency_ms > 0 || self.jitter_ms > 0 || self.error_rate > 0.0 || self.reset_rate > 0.0
+        self.delays() || self.error_rate > 0.0 || self.reset_rate > 0.0
     }
 
     /// The latency plus a jitter draw.
@@ -389,18 +408,14 @@ impl ActiveFaults {
         self.latency_ms.saturating_add(jitter)
     }
 
-    /// Draws the `throttle_rate` fault: the delay to wait before answering 429, or `None` when
-    /// the request goes on.
-    fn throttle(self, state: &AppState) -> Option<u64> {
-        if self.throttle_rate <= 0.0 {
-            return None;
-        }
-        let mut data = state.write();
-        (data.ids.unit() < self.throttle_rate).then(|| self.delay(&mut data.ids))
+    /// Draws the `throttle_rate` fault: whether to answer 429 instead of going on.
+    fn throttle(self, state: &AppState) -> bool {
+        self.throttle_rate > 0.0 && state.write().ids.unit() < self.throttle_rate
     }
 }
 
-/// Runs the faults (latency and jitter, error and reset rates), then the handler.
+/// Runs the faults (latency and jitter, error and reset rates), then the handler. The pipeline
+/// sets `LogInfo::delayed` first, so that [`envelope`] does not delay the answer again.
 async fn execute(ctx: &Ctx<'_>, matched: &Matched<'_>, faults: Option<ActiveFaults>) -> Executed {
     let Some(faults) = faults.filter(|faults| faults.delays_or_fails()) else {
         return Executed::Answered(dispatch(ctx, matched));

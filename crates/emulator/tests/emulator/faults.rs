@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use rakguard_catalog::stripe_error;
 use serde_json::{Value, json};
 
-use crate::{Answer, App};
+use crate::{Answer, App, spec};
 
 async fn set_faults(app: &App, body: Value) -> Answer {
     app.call_with("POST", "/_emulator/v1/faults", None, &body.to_string(), &[])
@@ -110,6 +110,45 @@ async fn throttled_requests_still_wait_for_the_latency() {
     let answer = app.call("GET", "/v1/customers", Some(&key), "").await;
     assert_eq!(answer.status, 429);
     assert!(started.elapsed() >= Duration::from_millis(60));
+}
+
+#[tokio::test]
+async fn refusals_and_unknown_keys_wait_for_the_latency_too() {
+    let app = App::new(vec![spec(json!({
+        "name": "nothing", "type": "restricted", "mode": "test",
+        "secret": "rk_test_latencylatencylatencylatency", "permissions": ["customer_read"]
+    }))]);
+    set_faults(&app, json!({"latency_ms": 60})).await;
+    for (key, expected) in [
+        ("rk_test_latencylatencylatencylatency", 403),
+        ("rk_test_unknownunknownunknownunknown", 401),
+    ] {
+        let started = Instant::now();
+        let answer = app.call("POST", "/v1/customers", Some(key), "").await;
+        assert_eq!(answer.status, expected, "{:?}", answer.body);
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(60),
+            "{expected}: {elapsed:?}"
+        );
+        assert!(
+            elapsed < Duration::from_millis(115),
+            "delayed once, not twice: {elapsed:?}"
+        );
+    }
+    // A request that reaches the handler is delayed once as well.
+    let started = Instant::now();
+    let answer = app
+        .call(
+            "GET",
+            "/v1/customers",
+            Some("rk_test_latencylatencylatencylatency"),
+            "",
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(60) && elapsed < Duration::from_millis(115));
 }
 
 #[tokio::test]
