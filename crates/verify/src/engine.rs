@@ -243,68 +243,73 @@ async fn run(
 
     // 3. The validity check: the first probe of the first row that reads (or any row), whose
     // answer also counts as that row's evidence. A secret key gets a plain `GET /v1/balance`.
-    let first = plans
-        .iter()
-        .position(|plan| plan.next().is_some_and(|probe| probe.method == Method::Get))
-        .or_else(|| plans.iter().position(|plan| plan.next().is_some()));
-    let validity_probe = match (secret, first) {
-        (false, Some(index)) => plans[index].next().cloned(),
-        _ => catalog
-            .probe(&Permission::new("balance", Level::Read))
-            .cloned()
-            .or_else(|| probes.first().cloned()),
-    };
-    let Some(validity_probe) = validity_probe else {
-        let mut verdict = empty_verdict(
-            key_info,
-            subject,
-            Code::Incomplete,
-            "there is no probe to run".to_owned(),
-        );
-        verdict.elapsed_ms = elapsed_ms(started);
-        return Ok(verdict);
-    };
-    let probed = run.probe(&validity_probe).await;
-    if let Some((rejection, evidence)) = probed.rejection.clone() {
-        return Ok(rejected_verdict(
-            &run, key_info, subject, rejection, evidence, started, &keys_url,
-        ));
-    }
-    match probed.cause {
-        Cause::RateLimited | Cause::Unreachable | Cause::ServerError | Cause::Deadline => {
-            let code = match probed.cause {
-                Cause::RateLimited => Code::RateLimited,
-                _ => Code::Unreachable,
-            };
-            let reason = probed
-                .settled
-                .reason
-                .clone()
-                .unwrap_or_else(|| "no answer".to_owned());
+    // A key that verified before (a scheduled re-verification) skips it: it is almost always
+    // still valid, so every probe goes out in the first round, and a key revoked since costs
+    // one refused request per probe instead of one in all.
+    if secret || !options.previously_valid {
+        let first = plans
+            .iter()
+            .position(|plan| plan.next().is_some_and(|probe| probe.method == Method::Get))
+            .or_else(|| plans.iter().position(|plan| plan.next().is_some()));
+        let validity_probe = match (secret, first) {
+            (false, Some(index)) => plans[index].next().cloned(),
+            _ => catalog
+                .probe(&Permission::new("balance", Level::Read))
+                .cloned()
+                .or_else(|| probes.first().cloned()),
+        };
+        let Some(validity_probe) = validity_probe else {
             let mut verdict = empty_verdict(
                 key_info,
                 subject,
-                code,
-                format!("Could not establish whether the key is valid: {reason}."),
+                Code::Incomplete,
+                "there is no probe to run".to_owned(),
             );
-            verdict.decisive = probed.settled.evidence.last().cloned();
-            verdict.requests = run.transport.requests();
             verdict.elapsed_ms = elapsed_ms(started);
             return Ok(verdict);
+        };
+        let probed = run.probe(&validity_probe).await;
+        if let Some((rejection, evidence)) = probed.rejection.clone() {
+            return Ok(rejected_verdict(
+                &run, key_info, subject, rejection, evidence, started, &keys_url,
+            ));
         }
-        Cause::Answer => {}
-    }
-    if secret {
-        return Ok(secret_verdict(
-            &run, key_info, subject, required, probed, started,
-        ));
-    }
-    if let Some(plan) = plans
-        .iter_mut()
-        .find(|plan| plan.next().is_some_and(|probe| probe == &validity_probe))
-    {
-        run.record(&probed);
-        plan.settle(validity_probe.permission.level, probed.settled);
+        match probed.cause {
+            Cause::RateLimited | Cause::Unreachable | Cause::ServerError | Cause::Deadline => {
+                let code = match probed.cause {
+                    Cause::RateLimited => Code::RateLimited,
+                    _ => Code::Unreachable,
+                };
+                let reason = probed
+                    .settled
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "no answer".to_owned());
+                let mut verdict = empty_verdict(
+                    key_info,
+                    subject,
+                    code,
+                    format!("Could not establish whether the key is valid: {reason}."),
+                );
+                verdict.decisive = probed.settled.evidence.last().cloned();
+                verdict.requests = run.transport.requests();
+                verdict.elapsed_ms = elapsed_ms(started);
+                return Ok(verdict);
+            }
+            Cause::Answer => {}
+        }
+        if secret {
+            return Ok(secret_verdict(
+                &run, key_info, subject, required, probed, started,
+            ));
+        }
+        if let Some(plan) = plans
+            .iter_mut()
+            .find(|plan| plan.next().is_some_and(|probe| probe == &validity_probe))
+        {
+            run.record(&probed);
+            plan.settle(validity_probe.permission.level, probed.settled);
+        }
     }
 
     // 4. Every row concurrently, each row's probes in order.
@@ -831,6 +836,12 @@ fn finish(
             started,
             keys_url,
         );
+        // The key itself was refused: no permission result means anything.
+        verdict.permissions.clear();
+        verdict.rows.clear();
+        verdict.missing.clear();
+        verdict.unknown.clear();
+        verdict.excess.clear();
         verdict.code = rejected.code;
         verdict.message = rejected.message;
         verdict.fix = rejected.fix;
