@@ -88,12 +88,7 @@ impl Transport {
         {
             return Err(TransportError::ApiBase(api_base));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(options.request_timeout.min(Duration::from_secs(10)))
-            .pool_max_idle_per_host(options.max_in_flight.max(1))
-            .build()
-            .map_err(|error| TransportError::Client(error.without_url().to_string()))?;
+        let http = shared_client()?;
         Ok(Transport {
             http,
             api_base,
@@ -242,6 +237,23 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         format!("{what}: {detail}")
     }
+}
+
+/// One HTTP client for the whole process: building one loads the TLS roots, which costs more
+/// than a verification's requests against a nearby API, and sharing it shares its connection
+/// pool across runs (a service verifying many keys against Stripe reuses connections).
+fn shared_client() -> Result<reqwest::Client, TransportError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|error| TransportError::Client(error.without_url().to_string()))?;
+    Ok(CLIENT.get_or_init(|| client).clone())
 }
 
 /// A fresh idempotency key for one probe (shared by its retries).
