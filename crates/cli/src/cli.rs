@@ -45,6 +45,22 @@ pub enum Command {
     Suggest(SuggestArgs),
     /// Compare two verdicts, or a verdict with a manifest.
     Diff(DiffArgs),
+    /// Run the connect service: the API, the hosted connect page and the monitor.
+    Serve(ServeArgs),
+    /// Run the emulator and the connect service together with the example integrations.
+    Demo(DemoArgs),
+    /// Manage the connect service's API tokens.
+    Tokens {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Manage the connect service's master key.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
 }
 
 /// How a verdict or explanation is printed.
@@ -397,4 +413,102 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
     }
+}
+
+/// The connect service's database and master key, shared by `serve`, `tokens` and `keys`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The database: `sqlite://PATH` (created if missing) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://rakguard.db")]
+    pub database_url: String,
+}
+
+/// `rakguard serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The address integrations and merchants reach the service at (for links); default
+    /// `http://<listen>`.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Database.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// A manifest to load at start, as `ID=FILE` (repeatable).
+    #[arg(long = "manifest", value_name = "ID=FILE")]
+    pub manifests: Vec<String>,
+    /// The Stripe-compatible API keys are verified against.
+    #[arg(long, default_value = "https://api.stripe.com")]
+    pub api_base: String,
+    /// Seconds between re-verifications of each connection (jittered by ±10%).
+    #[arg(long, default_value_t = 86_400)]
+    pub monitor_interval: u64,
+    /// Do not run the monitor in this process (another replica runs it).
+    #[arg(long)]
+    pub no_monitor: bool,
+    /// Where to deliver events (signed with RAKGUARD_WEBHOOK_SECRET).
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// A file holding the master key (base64); RAKGUARD_MASTER_KEY wins when set.
+    #[arg(long)]
+    pub master_key_file: Option<PathBuf>,
+    /// Refuse to start without a master key (otherwise a throwaway one is generated).
+    #[arg(long)]
+    pub production: bool,
+}
+
+/// `rakguard demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its database, master key and log.
+    #[arg(long, default_value = "./rakguard-demo")]
+    pub data_dir: PathBuf,
+    /// The service's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The emulator's port.
+    #[arg(long, default_value_t = DEFAULT_EMULATOR_PORT)]
+    pub emulator_port: u16,
+    /// Start, print, and stop at once instead of serving until Ctrl-C (for scripted checks).
+    #[arg(long, hide = true)]
+    pub no_wait: bool,
+}
+
+/// `rakguard tokens …`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an API token (printed once; only its hash is stored).
+    Create {
+        /// A name for people.
+        #[arg(long)]
+        name: String,
+        /// Limit the token to one tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Allow the token to reveal stored keys.
+        #[arg(long)]
+        can_reveal: bool,
+        /// Database.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `rakguard keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new random master key (base64) for RAKGUARD_MASTER_KEY.
+    GenerateMaster,
+    /// Re-wrap every stored data key with RAKGUARD_MASTER_KEY; keys wrapped by
+    /// RAKGUARD_PREVIOUS_MASTER_KEY are unwrapped with it. Safe while the service runs.
+    RotateMaster {
+        /// Database.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A file holding the new master key; RAKGUARD_MASTER_KEY wins when set.
+        #[arg(long)]
+        master_key_file: Option<PathBuf>,
+    },
 }

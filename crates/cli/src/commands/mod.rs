@@ -2,6 +2,8 @@
 //! the error says otherwise; see `exit.rs`).
 
 mod catalog;
+mod connect;
+mod demo;
 mod diff;
 mod emulator;
 mod explain;
@@ -27,6 +29,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Code> {
         Command::Explain(args) => explain::run(args),
         Command::Suggest(args) => suggest::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Serve(args) => connect::serve(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Tokens { command } => connect::tokens(command),
+        Command::Keys { command } => connect::keys(command),
     }
 }
 
