@@ -457,6 +457,12 @@ pub struct ServeArgs {
     /// Refuse to start without a master key (otherwise a throwaway one is generated).
     #[arg(long)]
     pub production: bool,
+    /// Log level for rakguard's own events: off, error, warn, info, debug or trace.
+    #[arg(long, env = "RAKGUARD_LOG", default_value = "info")]
+    pub log_level: String,
+    /// Append logs to this file instead of stderr.
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
 }
 
 /// `rakguard demo`.
@@ -471,6 +477,10 @@ pub struct DemoArgs {
     /// The emulator's port.
     #[arg(long, default_value_t = DEFAULT_EMULATOR_PORT)]
     pub emulator_port: u16,
+    /// Log level for the demo's log (`DATA_DIR/demo.log`): off, error, warn, info, debug or
+    /// trace.
+    #[arg(long, env = "RAKGUARD_LOG", default_value = "info")]
+    pub log_level: String,
     /// Start, print, and stop at once instead of serving until Ctrl-C (for scripted checks).
     #[arg(long, hide = true)]
     pub no_wait: bool,

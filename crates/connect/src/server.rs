@@ -151,7 +151,42 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/logout", post(pages::admin_logout))
         .route("/admin/reverify", post(pages::admin_reverify))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// Logs each request at debug level: method, path (never the query, which carries connect
+/// session tokens; a path segment shaped like a Stripe key is masked), status and latency.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = loggable_path(request.uri().path());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "http"
+    );
+    response
+}
+
+/// `path` with every segment that starts like a Stripe key masked.
+pub fn loggable_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if rakguard_catalog::key::classify_prefix(segment).is_some() {
+                rakguard_catalog::key::mask(segment, rakguard_catalog::key::MaskStyle::Short)
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Opens the store, loads the manifests, binds, and serves (with the monitor unless disabled).
@@ -265,3 +300,21 @@ pub fn load_keyring(
 
 /// The default monitor tick for tests and the demo.
 pub const QUICK_TICK: Duration = Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn logged_paths_mask_key_shaped_segments() {
+        let key = concat!("rk_", "live_", "51Habcdefghijklmnopqrstuvwx1234");
+        let path = format!("/v1/tenants/{key}/connections/test");
+        let logged = loggable_path(&path);
+        assert!(!logged.contains(key), "{logged}");
+        assert_eq!(logged, "/v1/tenants/rk_live_***1234/connections/test");
+        assert_eq!(
+            loggable_path("/v1/tenants/acme/connections/live"),
+            "/v1/tenants/acme/connections/live"
+        );
+    }
+}

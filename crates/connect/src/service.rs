@@ -371,6 +371,17 @@ impl Service {
             Err(error) => rakguard_verify::malformed(error, "verify", &options),
         };
         let masked = verdict.key.masked.clone();
+        tracing::info!(
+            actor = %actor.name,
+            tenant,
+            mode = mode.as_str(),
+            manifest = manifest_id,
+            key = %masked,
+            code = verdict.code.as_str(),
+            requests = verdict.requests,
+            elapsed_ms = now_millis() - started,
+            "connect: verified"
+        );
         let audit = |connection_id: Option<String>| AuditRow {
             at: now_millis(),
             actor: actor.name.clone(),
@@ -599,6 +610,19 @@ impl Service {
             detail: format!("{} {} -> {}", verdict.code, row.status, status),
         };
         let orphans = orphan_rows(&row.id, &verdict, now);
+        tracing::info!(
+            actor = %actor.name,
+            trigger,
+            tenant = %row.tenant,
+            mode = %row.mode,
+            connection = %row.id,
+            key = %row.masked_key,
+            code = verdict.code.as_str(),
+            from = %row.status,
+            to = %status,
+            failures,
+            "reverify"
+        );
         self.inner
             .store
             .record_verification(
@@ -661,6 +685,14 @@ impl Service {
                 mode: mode.to_owned(),
             });
         }
+        tracing::info!(
+            actor = %actor.name,
+            tenant = %row.tenant,
+            mode = %row.mode,
+            connection = %row.id,
+            key = %row.masked_key,
+            "disconnect: key shredded"
+        );
         Ok(())
     }
 
@@ -678,6 +710,14 @@ impl Service {
             ));
         }
         let key = self.open(&row)?;
+        tracing::info!(
+            actor = %actor.name,
+            tenant = %row.tenant,
+            mode = %row.mode,
+            connection = %row.id,
+            key = %row.masked_key,
+            "reveal"
+        );
         self.inner
             .store
             .audit(&AuditRow {

@@ -163,7 +163,11 @@ impl Transport {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Some(Sent::Failed(describe(&error))),
+            Err(error) => {
+                let reason = describe(&error);
+                tracing::debug!(method = method.as_str(), path = path_and_query, %reason, "probe failed");
+                return Some(Sent::Failed(reason));
+            }
         };
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -174,6 +178,13 @@ impl Transport {
                 .map(str::to_owned)
         };
         let request_id = header("request-id");
+        tracing::debug!(
+            method = method.as_str(),
+            path = path_and_query,
+            status,
+            request_id = request_id.as_deref().unwrap_or(""),
+            "probe answered"
+        );
         let should_retry = header("stripe-should-retry").map(|value| value == "true");
         let retry_after = header("retry-after")
             .and_then(|value| value.trim().parse::<f64>().ok())

@@ -47,6 +47,7 @@ fn master_source(file: Option<std::path::PathBuf>) -> MasterKeySource {
 
 /// Runs `rakguard serve`.
 pub fn serve(args: ServeArgs) -> anyhow::Result<Code> {
+    crate::logging::init(&args.log_level, args.log_file.as_deref())?;
     let (keyring, generated) = server::load_keyring(
         &master_source(args.master_key_file.clone()),
         args.production,

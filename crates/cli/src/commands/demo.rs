@@ -45,6 +45,7 @@ const MANIFESTS: [(&str, Option<&str>, &str); 3] = [
 pub fn run(args: DemoArgs) -> anyhow::Result<Code> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    crate::logging::init(&args.log_level, Some(&args.data_dir.join("demo.log")))?;
     let keyring = Keyring::new(demo_master_key(&args.data_dir)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -238,20 +239,11 @@ async fn demo(args: DemoArgs, keyring: Keyring) -> anyhow::Result<Code> {
         running.base_url
     ));
     print!("{out}");
-    let log = args.data_dir.join("demo.log");
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-    {
-        let _ = writeln!(
-            file,
-            "{} demo started: emulator {}, service {}",
-            now_millis(),
-            emulator.base_url,
-            running.base_url
-        );
-    }
+    tracing::info!(
+        emulator = %emulator.base_url,
+        service = %running.base_url,
+        "demo started"
+    );
     if args.no_wait {
         running.shutdown().await;
         emulator.shutdown().await.ok();

@@ -1,13 +1,21 @@
 //! After many connects, no key appears in plaintext anywhere: the database file and its WAL,
-//! API answers, error bodies, metrics.
+//! the logs at debug level (every crate's events, this process's global subscriber), API
+//! answers, error bodies, metrics.
 
 use super::*;
+use aho_corasick::AhoCorasick;
 use rakguard_connect::service::Actor;
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+/// Sends every `tracing` event of this test process, at debug level and from every crate, to
+/// `path`. Returns false when another test installed a global subscriber first.
+fn log_to(path: &std::path::Path) -> bool {
+    let file = std::fs::File::create(path).unwrap();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init()
+        .is_ok()
 }
 
 #[tokio::test]
@@ -21,6 +29,10 @@ async fn no_key_in_plaintext_after_a_thousand_connects() {
         .collect();
     let emulator = emulator(specs.clone()).await;
     let dir = temp_dir();
+    assert!(
+        log_to(&dir.path().join("debug.log")),
+        "the logger is this test's"
+    );
     let running = service(
         &emulator.base_url,
         &database(false, dir.path()).await.unwrap(),
@@ -101,15 +113,28 @@ async fn no_key_in_plaintext_after_a_thousand_connects() {
         files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
     }
     assert!(files.iter().any(|(name, _)| name.ends_with("test.db")));
-    for key in &keys {
-        for (name, bytes) in &files {
-            assert!(
-                !contains(bytes, key.as_bytes()),
-                "a key in plaintext in {name}"
-            );
+    // The log really holds the debug-level story of the run: every probe, every request.
+    let log = files
+        .iter()
+        .find(|(name, _)| name.ends_with("debug.log"))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .unwrap();
+    assert!(log.contains("probe answered"), "no debug events logged");
+    assert!(log.contains("connect: verified"));
+    assert!(log.matches("connect: verified").count() >= count);
+    // Every key, and every key's body without its prefix, searched in one pass over each text.
+    let mut needles: Vec<String> = keys.clone();
+    needles.extend(keys.iter().map(|key| key["rk_test_".len()..].to_owned()));
+    let finder = AhoCorasick::new(&needles).unwrap();
+    for (name, bytes) in &files {
+        if let Some(found) = finder.find(bytes.as_slice()) {
+            panic!("a key in plaintext in {name} at byte {}", found.start());
         }
-        for text in &texts {
-            assert!(!text.contains(key.as_str()), "a key in an answer: {text}");
-        }
+    }
+    for text in &texts {
+        assert!(
+            finder.find(text.as_str()).is_none(),
+            "a key in an answer: {text}"
+        );
     }
 }
