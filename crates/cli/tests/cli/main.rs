@@ -7,6 +7,7 @@ mod emulator;
 mod explain;
 mod key;
 mod manifest;
+mod serve;
 mod suggest;
 mod verify;
 
