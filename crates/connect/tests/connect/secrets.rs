@@ -104,19 +104,34 @@ async fn no_key_in_plaintext_after_a_thousand_connects() {
     texts.push(status.to_string());
     let (_, events) = call(&running, "GET", "/v1/events", Some(&token), None).await;
     texts.push(events.to_string());
+    // The files while the service runs (the WAL holds the recent writes before a checkpoint),
+    // then again after it stopped.
+    let snapshot = |when: &str| {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            files.push((
+                format!("{} ({when})", path.display()),
+                std::fs::read(&path).unwrap(),
+            ));
+        }
+        files
+    };
+    let mut files = snapshot("running");
+    assert!(
+        files
+            .iter()
+            .any(|(name, bytes)| name.contains("test.db-wal") && !bytes.is_empty()),
+        "the WAL is there to be searched"
+    );
     running.shutdown().await;
     emulator.shutdown().await.unwrap();
-
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let path = entry.unwrap().path();
-        files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-    }
-    assert!(files.iter().any(|(name, _)| name.ends_with("test.db")));
+    files.extend(snapshot("stopped"));
+    assert!(files.iter().any(|(name, _)| name.contains("test.db ")));
     // The log really holds the debug-level story of the run: every probe, every request.
     let log = files
         .iter()
-        .find(|(name, _)| name.ends_with("debug.log"))
+        .find(|(name, _)| name.contains("debug.log (stopped)"))
         .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
         .unwrap();
     assert!(log.contains("probe answered"), "no debug events logged");
