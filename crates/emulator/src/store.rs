@@ -20,8 +20,40 @@ struct Objects {
     order: Vec<String>,
     // B-trees rather than hash maps: they grow a node at a time, where a hash map rehashes
     // everything at once, a pause of milliseconds under the lock at 100,000+ objects.
-    objects: BTreeMap<String, Box<str>>,
+    objects: BTreeMap<Key, Box<str>>,
     deleted: BTreeSet<String>,
+}
+
+/// An object id as the B-tree compares it: its first 32 bytes packed into four integers (so
+/// most comparisons are one integer compare, where string keys cost a `memcmp` call per node on
+/// ids that all share a prefix such as `cus_`), its length, and the bytes beyond 32 if any. The
+/// order is not the ids' alphabetical order (nothing needs that; lists follow creation order) but
+/// it is total and two keys are equal exactly when their ids are.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    head: [u64; 4],
+    len: usize,
+    rest: Option<Box<[u8]>>,
+}
+
+impl Key {
+    fn new(id: &str) -> Key {
+        let bytes = id.as_bytes();
+        let mut head = [0u64; 4];
+        for (word, chunk) in head.iter_mut().zip(bytes.chunks(8)) {
+            let mut buffer = [0u8; 8];
+            buffer[..chunk.len()].copy_from_slice(chunk);
+            *word = u64::from_be_bytes(buffer);
+        }
+        Key {
+            head,
+            len: bytes.len(),
+            rest: bytes
+                .get(32..)
+                .filter(|rest| !rest.is_empty())
+                .map(Box::from),
+        }
+    }
 }
 
 fn parse(text: &str) -> Value {
@@ -68,7 +100,7 @@ impl Store {
     /// The object with this id, or where else it is.
     pub fn find(&self, account: &str, mode: Mode, kind: &'static str, id: &str) -> Found {
         let here = self.scope(account, mode, kind);
-        if let Some(text) = here.and_then(|objects| objects.objects.get(id)) {
+        if let Some(text) = here.and_then(|objects| objects.objects.get(&Key::new(id))) {
             return Found::Here(parse(text));
         }
         if here.is_some_and(|objects| objects.deleted.contains(id)) {
@@ -76,7 +108,7 @@ impl Store {
         }
         let other = other_mode(mode);
         let elsewhere = self.scope(account, other, kind).is_some_and(|objects| {
-            objects.objects.contains_key(id) || objects.deleted.contains(id)
+            objects.objects.contains_key(&Key::new(id)) || objects.deleted.contains(id)
         });
         if elsewhere {
             Found::OtherMode(other)
@@ -93,7 +125,7 @@ impl Store {
         let objects = self.scope_mut(account, mode, kind);
         if objects
             .objects
-            .insert(id.clone(), compact(&object))
+            .insert(Key::new(&id), compact(&object))
             .is_none()
         {
             objects.order.push(id);
@@ -110,7 +142,7 @@ impl Store {
         text: Box<str>,
     ) {
         let objects = self.scope_mut(account, mode, kind);
-        if objects.objects.insert(id.clone(), text).is_none() {
+        if objects.objects.insert(Key::new(&id), text).is_none() {
             objects.order.push(id);
         }
     }
@@ -127,7 +159,7 @@ impl Store {
         match self
             .scopes
             .get_mut(&(account.to_owned(), mode, kind))
-            .and_then(|objects| objects.objects.get_mut(id))
+            .and_then(|objects| objects.objects.get_mut(&Key::new(id)))
         {
             Some(stored) => {
                 *stored = text;
@@ -151,7 +183,7 @@ impl Store {
         match self
             .scopes
             .get_mut(&(account.to_owned(), mode, kind))
-            .and_then(|objects| objects.objects.get_mut(&id))
+            .and_then(|objects| objects.objects.get_mut(&Key::new(&id)))
         {
             Some(stored) => {
                 *stored = compact(&object);
@@ -170,7 +202,7 @@ impl Store {
         id: &str,
     ) -> Option<Value> {
         let objects = self.scopes.get_mut(&(account.to_owned(), mode, kind))?;
-        let removed = objects.objects.remove(id)?;
+        let removed = objects.objects.remove(&Key::new(id))?;
         if let Some(position) = objects.order.iter().rposition(|known| known == id) {
             objects.order.remove(position);
         }
@@ -206,14 +238,17 @@ impl Store {
         kind: &'static str,
         id: &str,
     ) -> Option<Box<str>> {
-        self.scope(account, mode, kind)?.objects.get(id).cloned()
+        self.scope(account, mode, kind)?
+            .objects
+            .get(&Key::new(id))
+            .cloned()
     }
 
     /// One stored object, parsed.
     pub fn get(&self, account: &str, mode: Mode, kind: &'static str, id: &str) -> Option<Value> {
         self.scope(account, mode, kind)?
             .objects
-            .get(id)
+            .get(&Key::new(id))
             .map(|text| parse(text))
     }
 
@@ -246,6 +281,33 @@ pub fn other_mode(mode: Mode) -> Mode {
     match mode {
         Mode::Test => Mode::Live,
         Mode::Live => Mode::Test,
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::Key;
+
+    #[test]
+    fn keys_are_equal_exactly_when_ids_are() {
+        let ids = [
+            "",
+            "a",
+            "a\u{0}",
+            "cus_1",
+            "cus_10",
+            "cus_2",
+            "évt_x",
+            "cs_test_a1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "cs_test_a1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            "0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef0",
+        ];
+        for a in ids {
+            for b in ids {
+                assert_eq!(Key::new(a) == Key::new(b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 }
 

@@ -226,24 +226,36 @@ impl Ctx<'_> {
     ) -> BuiltEvent {
         let id = self.state.new_object_id(EVENT.prefix, EVENT.id_len);
         // The fields are written in Stripe's order; strings go through serde_json for escaping.
-        let string = |text: &str| Value::from(text).to_string();
-        let mut data = format!("{{\"object\":{object_text}");
+        // Sized once: the object's text dominates, and growing by doubling would copy it over
+        // and again.
+        let mut text = String::with_capacity(object_text.len() + 512);
+        let string = |out: &mut String, value: &str| {
+            out.push_str(&Value::from(value).to_string());
+        };
+        text.push_str("{\"id\":");
+        string(&mut text, &id);
+        text.push_str(",\"object\":\"event\",\"api_version\":");
+        string(&mut text, self.state.default_stripe_version());
+        text.push_str(",\"created\":");
+        text.push_str(&self.state.clock().now().to_string());
+        text.push_str(",\"data\":{\"object\":");
+        text.push_str(object_text);
         if let Some(previous) = previous {
-            data.push_str(",\"previous_attributes\":");
-            data.push_str(&previous.to_string());
+            text.push_str(",\"previous_attributes\":");
+            text.push_str(&previous.to_string());
         }
-        data.push('}');
-        let text = format!(
-            "{{\"id\":{},\"object\":\"event\",\"api_version\":{},\"created\":{},\"data\":{data},\"livemode\":{},\"pending_webhooks\":0,\"request\":{{\"id\":{},\"idempotency_key\":{}}},\"type\":{}}}",
-            string(&id),
-            string(self.state.default_stripe_version()),
-            self.state.clock().now(),
-            self.livemode(),
-            string(self.request_id),
-            self.idempotency_key
-                .map_or_else(|| "null".to_owned(), string),
-            string(event_type),
-        );
+        text.push_str("},\"livemode\":");
+        text.push_str(if self.livemode() { "true" } else { "false" });
+        text.push_str(",\"pending_webhooks\":0,\"request\":{\"id\":");
+        string(&mut text, self.request_id);
+        text.push_str(",\"idempotency_key\":");
+        match self.idempotency_key {
+            Some(key) => string(&mut text, key),
+            None => text.push_str("null"),
+        }
+        text.push_str("},\"type\":");
+        string(&mut text, event_type);
+        text.push('}');
         BuiltEvent {
             text: text.into_boxed_str(),
             outgoing: crate::state::Outgoing {
