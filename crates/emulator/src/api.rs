@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
+use axum::extract::FromRequestParts;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rakguard_catalog::endpoint::{ExceptionKind, Matched, Method, Rule};
 use rakguard_catalog::key::{KeyKind, MaskStyle};
@@ -65,10 +65,32 @@ pub struct LogInfo {
 #[derive(Debug, Clone, Copy)]
 pub struct DropConnection;
 
-/// Middleware around every `/v1` request: assigns the `Request-Id`, sets Stripe's response
-/// headers (`Request-Id`, `Stripe-Version`, JSON content type, the echoed `Idempotency-Key`) and
-/// records the request in the log.
-pub async fn envelope(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// The handler for every `/v1` request: the envelope around authentication and the pipeline.
+/// (One plain handler rather than a middleware layer and an extractor: on the hot path the
+/// layer's boxed service clones and futures cost more than everything the emulator decides.)
+pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+    envelope(state, request).await
+}
+
+/// Authenticates (a refusal is the answer) and runs [`handle`].
+async fn authenticated(state: &AppState, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, state).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    handle(
+        State(state.clone()),
+        caller,
+        Request::from_parts(parts, body),
+    )
+    .await
+}
+
+/// Around every `/v1` request: assigns the `Request-Id`, sets Stripe's response headers
+/// (`Request-Id`, `Stripe-Version`, JSON content type, the echoed `Idempotency-Key`) and records
+/// the request in the log.
+pub async fn envelope(state: AppState, mut request: Request) -> Response {
     let received_ms = state.clock().now_millis();
     let request_id = state.new_request_id();
     let version = request
@@ -85,7 +107,7 @@ pub async fn envelope(State(state): State<AppState>, mut request: Request, next:
     request
         .extensions_mut()
         .insert(RequestId(request_id.clone()));
-    let mut response = next.run(request).await;
+    let mut response = authenticated(&state, request).await;
     let info = response
         .extensions()
         .get::<LogInfo>()

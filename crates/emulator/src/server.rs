@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::middleware;
 use axum::routing::any;
 use http_body::Frame;
 use rakguard_catalog::key::{KeyKind, Mode};
@@ -28,10 +27,9 @@ use crate::webhooks::{DeliveryTask, Webhooks};
 /// driving the router directly can insert it into the request's extensions.
 pub fn router(state: AppState) -> Router {
     let stripe = Router::new()
-        .route("/v1", any(api::handle))
-        .route("/v1/{*rest}", any(api::handle))
-        .route("/v2/{*rest}", any(api::handle))
-        .layer(middleware::from_fn_with_state(state.clone(), api::envelope));
+        .route("/v1", any(api::serve))
+        .route("/v1/{*rest}", any(api::serve))
+        .route("/v2/{*rest}", any(api::serve));
     Router::new()
         .merge(stripe)
         .nest(ADMIN_PREFIX, admin::routes())
