@@ -185,15 +185,7 @@ async fn main() {
     };
     config.faults.rate_limit_per_second = Some(1_000_000_000);
     let emulator = rakguard_emulator::spawn(config).await.unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/payment_intents", emulator.base_url))
-        .bearer_auth(&seeder)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("amount=1000&currency=usd&payment_method=pm_card_visa&confirm=true")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    emulator.seed_paid_charge(&seeder, 1000).await.unwrap();
 
     println!(
         "connects through PUT /v1/tenants/…/connections/test (selgeo, 8 permissions), \

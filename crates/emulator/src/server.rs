@@ -89,6 +89,72 @@ impl Running {
             .find(|key| key.kind == kind && key.mode == mode)
     }
 
+    /// Sends one Stripe API request through the emulator in-process (no socket), authenticated
+    /// with `key`, with `form` as the body of a `POST` (or the query of a `GET`): for seeding
+    /// data in tests, benchmarks and the demo. Returns the status and the JSON body.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        form: &str,
+    ) -> (u16, serde_json::Value) {
+        let is_get = method.eq_ignore_ascii_case("GET");
+        let uri = if is_get && !form.is_empty() {
+            format!("{path}?{form}")
+        } else {
+            path.to_owned()
+        };
+        let built = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .extension(axum::extract::ConnectInfo(SocketAddr::from((
+                [127, 0, 0, 1],
+                0,
+            ))))
+            .body(axum::body::Body::from(if is_get {
+                String::new()
+            } else {
+                form.to_owned()
+            }));
+        let Ok(request) = built else {
+            let error = serde_json::json!({"error": {"message": "the request could not be built"}});
+            return (400, error);
+        };
+        let response = match tower::ServiceExt::oneshot(router(self.state.clone()), request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// One confirmed card payment of `amount` cents in USD with `pm_card_visa`, made with `key`
+    /// (a secret key): a paid charge and its balance transaction, as a merchant's account has.
+    /// The error is the emulator's status and body when it refuses.
+    pub async fn seed_paid_charge(
+        &self,
+        key: &str,
+        amount: u64,
+    ) -> Result<serde_json::Value, (u16, serde_json::Value)> {
+        let form = format!("amount={amount}&currency=usd&payment_method=pm_card_visa&confirm=true");
+        match self
+            .request("POST", "/v1/payment_intents", key, &form)
+            .await
+        {
+            (200, body) => Ok(body),
+            refused => Err(refused),
+        }
+    }
+
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(sender) = self.shutdown.take() {

@@ -93,15 +93,7 @@ async fn main() {
     config.faults.latency_ms = LATENCY_MS;
     let running = rakguard_emulator::spawn(config).await.unwrap();
     // One paid charge, so that the balance transaction probe has a source to expand.
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/payment_intents", running.base_url))
-        .bearer_auth(&seed_secret)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("amount=1000&currency=usd&payment_method=pm_card_visa&confirm=true")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    running.seed_paid_charge(&seed_secret, 1000).await.unwrap();
 
     let parallel = Options::with_api_base(&running.base_url);
     let one_at_a_time = Options {

@@ -142,18 +142,16 @@ async fn demo(args: DemoArgs, keyring: Keyring) -> anyhow::Result<Code> {
             .find(|key| key.name == name)
             .map(|key| (key.id.clone(), key.secret.clone()))
     };
-    let client = reqwest::Client::new();
     // An account with a payment in it, as a merchant's has.
     if let Some((_, seeder)) = secret_of("demo seeder") {
-        client
-            .post(format!("{}/v1/payment_intents", emulator.base_url))
-            .bearer_auth(&seeder)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("amount=4200&currency=usd&payment_method=pm_card_visa&confirm=true")
-            .send()
+        emulator
+            .seed_paid_charge(&seeder, 4200)
             .await
-            .context("cannot seed the emulator")?;
+            .map_err(|(status, body)| {
+                anyhow::anyhow!("cannot seed the emulator: {status} {body}")
+            })?;
     }
+    let client = reqwest::Client::new();
     // Revoke the "revoked" keys.
     for key in demo_keys.iter().filter(|key| key.case == "revoked") {
         if let Some((id, _)) = secret_of(&key.name) {

@@ -97,15 +97,7 @@ async fn emulator(keys: Vec<KeySpec>) -> rakguard_emulator::Running {
     config.faults.rate_limit_per_second = Some(1_000_000);
     let running = rakguard_emulator::spawn(config).await.expect("emulator");
     // A paid charge, so that the probes that read one have something to read.
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/payment_intents", running.base_url))
-        .bearer_auth(&seeder)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("amount=1000&currency=usd&payment_method=pm_card_visa&confirm=true")
-        .send()
-        .await
-        .expect("seed a charge");
-    assert_eq!(response.status(), 200);
+    running.seed_paid_charge(&seeder, 1000).await.unwrap();
     running
 }
 

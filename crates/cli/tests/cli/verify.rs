@@ -1,10 +1,7 @@
 //! `rakguard verify` and `rakguard scan` against a real emulator: exit codes 0, 1, 3 and 4, the
 //! verdict's content in every format, and the key never printed.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Output;
-use std::time::Duration;
 
 use rakguard_catalog::Catalog;
 use rakguard_emulator::{EmulatorConfig, KeySpec, RateLimits, Running};
@@ -100,21 +97,10 @@ impl Emulator {
     /// Makes a captured payment, so that the balance transaction list is not empty and the
     /// Balance transaction sources probe (which expands `data.source`) can tell.
     fn seed_a_payment(&self) {
-        let address = self.running().addr;
-        let body = "amount=1000&currency=usd&payment_method=pm_card_visa&confirm=true";
-        let request = format!(
-            "POST /v1/payment_intents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.secret("secret"),
-            body.len()
-        );
-        let mut stream = TcpStream::connect(address).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let key = self.secret("secret");
+        self.runtime
+            .block_on(self.running().seed_paid_charge(&key, 1000))
+            .expect("a paid charge");
     }
 
     /// `rakguard <command> --api-base <emulator> --rate 500 …` with the key in STRIPE_API_KEY.

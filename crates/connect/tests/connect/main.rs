@@ -68,15 +68,7 @@ pub async fn emulator(keys: Vec<KeySpec>) -> rakguard_emulator::Running {
     };
     config.faults.rate_limit_per_second = Some(1_000_000);
     let running = rakguard_emulator::spawn(config).await.unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/payment_intents", running.base_url))
-        .bearer_auth(&seeder)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("amount=1000&currency=usd&payment_method=pm_card_visa&confirm=true")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    running.seed_paid_charge(&seeder, 1000).await.unwrap();
     running
 }
 

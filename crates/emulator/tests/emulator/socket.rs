@@ -86,3 +86,44 @@ async fn debug_output_never_contains_a_secret() {
     }
     running.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn in_process_requests_seed_data_through_the_whole_pipeline() {
+    let running = spawn(EmulatorConfig {
+        seed: Some(4),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("spawn");
+    let secret = running
+        .key(KeyKind::Secret, Mode::Test)
+        .expect("key")
+        .secret
+        .clone();
+    let intent = running.seed_paid_charge(&secret, 1234).await.expect("paid");
+    assert_eq!(intent["status"], "succeeded", "{intent}");
+    assert_eq!(intent["amount"], 1234);
+    // The charge and its balance transaction are there, as over a socket.
+    let (status, charges) = running
+        .request("GET", "/v1/charges", &secret, "limit=3")
+        .await;
+    assert_eq!(status, 200, "{charges}");
+    assert_eq!(charges["data"][0]["amount"], 1234, "{charges}");
+    assert_eq!(charges["data"][0]["paid"], true);
+    // The same checks apply: a publishable key is refused, and so is no key at all.
+    let publishable = running
+        .key(KeyKind::Publishable, Mode::Test)
+        .expect("key")
+        .secret
+        .clone();
+    let (status, body) = running
+        .seed_paid_charge(&publishable, 1)
+        .await
+        .expect_err("refused");
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = running.request("GET", "/v1/customers", "", "").await;
+    assert_eq!(status, 401);
+    // Logged like any other request.
+    assert!(running.state.logged() >= 4);
+    running.shutdown().await.expect("shutdown");
+}

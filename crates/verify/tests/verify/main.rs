@@ -82,16 +82,7 @@ pub async fn emulator_with(mut config: EmulatorConfig) -> Running {
     spec.secret = Some(seeder.clone());
     config.keys.push(spec);
     let running = rakguard_emulator::spawn(config).await.unwrap();
-    let client = reqwest::Client::new();
-    let response = client
-        .post(format!("{}/v1/payment_intents", running.base_url))
-        .bearer_auth(&seeder)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("amount=1000&currency=usd&payment_method=pm_card_visa&confirm=true")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    running.seed_paid_charge(&seeder, 1000).await.unwrap();
     running
 }
 
