@@ -241,60 +241,6 @@ async fn active_connections(running: &Running) -> usize {
         .len()
 }
 
-/// The emulator with a good key and one lacking `coupon_write` and `invoice_read`, the service,
-/// and a signed connect-page link for tenant acme in test mode.
-struct Setup {
-    emulator: rakguard_emulator::Running,
-    running: Running,
-    url: String,
-    good: String,
-    partial: String,
-    _dir: tempdir::Dir,
-}
-
-async fn setup(name: &str) -> Setup {
-    let good = restricted(&format!("{name}good"), selgeo_needs());
-    let mut lacking = selgeo_needs();
-    lacking.remove(&Catalog::embedded().resolve("coupon_write").unwrap());
-    lacking.remove(&Catalog::embedded().resolve("invoice_read").unwrap());
-    let partial = restricted(&format!("{name}partial"), lacking);
-    let emulator = emulator(vec![good.clone(), partial.clone()]).await;
-    let dir = temp_dir();
-    let running = service(
-        &emulator.base_url,
-        &database(false, dir.path()).await.unwrap(),
-        false,
-    )
-    .await;
-    let token = token(&running, Some("acme"), false).await;
-    let (status, session) = call(
-        &running,
-        "POST",
-        "/v1/connect_sessions",
-        Some(&token),
-        Some(json!({"tenant": "acme", "manifest": "selgeo", "mode": "test"})),
-    )
-    .await;
-    assert_eq!(status, 200, "{session}");
-    let url = session["url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    Setup {
-        emulator,
-        running,
-        url,
-        good: good.secret.unwrap(),
-        partial: partial.secret.unwrap(),
-        _dir: dir,
-    }
-}
-
-impl Setup {
-    async fn shutdown(self) {
-        self.running.shutdown().await;
-        self.emulator.shutdown().await.unwrap();
-    }
-}
-
 /// The connected state: a masked `rk_test_…` key showing only its last 4 characters, the
 /// Disconnect button; the key nowhere in the page.
 async fn assert_connected(client: &Client, key: &str) {
@@ -324,7 +270,7 @@ async fn connect_page_in_chromium_with_javascript() {
     let Some(binary) = chromedriver_binary() else {
         return;
     };
-    let setup = setup("browserjs").await;
+    let setup = page_setup("browserjs").await;
     let driver = Chromedriver::start(&binary).await;
     let client = driver.browser(true).await;
     tokio::time::timeout(WHOLE_TEST, with_javascript(&client, &setup))
@@ -335,7 +281,7 @@ async fn connect_page_in_chromium_with_javascript() {
     setup.shutdown().await;
 }
 
-async fn with_javascript(client: &Client, setup: &Setup) {
+async fn with_javascript(client: &Client, setup: &PageSetup) {
     client.goto(&setup.url).await.unwrap();
     assert_eq!(text(client, "h1").await, "Connect your Stripe account");
     let input = wait_for(client, "input#key-test").await;
@@ -443,7 +389,7 @@ async fn connect_page_in_chromium_without_javascript() {
     let Some(binary) = chromedriver_binary() else {
         return;
     };
-    let setup = setup("browsernojs").await;
+    let setup = page_setup("browsernojs").await;
     let driver = Chromedriver::start(&binary).await;
     let client = driver.browser(false).await;
     tokio::time::timeout(WHOLE_TEST, without_javascript(&client, &setup))
@@ -454,7 +400,7 @@ async fn connect_page_in_chromium_without_javascript() {
     setup.shutdown().await;
 }
 
-async fn without_javascript(client: &Client, setup: &Setup) {
+async fn without_javascript(client: &Client, setup: &PageSetup) {
     client.goto(&setup.url).await.unwrap();
     let input = wait_for(client, "input#key-test").await;
     // connect.js did not run: no Show toggle.

@@ -221,3 +221,57 @@ pub async fn call(
 pub fn connect_body(key: &str) -> Value {
     json!({"key": key, "manifest": "selgeo"})
 }
+
+/// The emulator with a good key and one lacking `coupon_write` and `invoice_read`, the service,
+/// and a signed connect-page link for tenant acme in test mode.
+pub struct PageSetup {
+    pub emulator: rakguard_emulator::Running,
+    pub running: Running,
+    pub url: String,
+    pub good: String,
+    pub partial: String,
+    pub _dir: tempdir::Dir,
+}
+
+pub async fn page_setup(name: &str) -> PageSetup {
+    let good = restricted(&format!("{name}good"), selgeo_needs());
+    let mut lacking = selgeo_needs();
+    lacking.remove(&Catalog::embedded().resolve("coupon_write").unwrap());
+    lacking.remove(&Catalog::embedded().resolve("invoice_read").unwrap());
+    let partial = restricted(&format!("{name}partial"), lacking);
+    let emulator = emulator(vec![good.clone(), partial.clone()]).await;
+    let dir = temp_dir();
+    let running = service(
+        &emulator.base_url,
+        &database(false, dir.path()).await.unwrap(),
+        false,
+    )
+    .await;
+    let token = token(&running, Some("acme"), false).await;
+    let (status, session) = call(
+        &running,
+        "POST",
+        "/v1/connect_sessions",
+        Some(&token),
+        Some(json!({"tenant": "acme", "manifest": "selgeo", "mode": "test"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    let url = session["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    PageSetup {
+        emulator,
+        running,
+        url,
+        good: good.secret.unwrap(),
+        partial: partial.secret.unwrap(),
+        _dir: dir,
+    }
+}
+
+impl PageSetup {
+    pub async fn shutdown(self) {
+        self.running.shutdown().await;
+        self.emulator.shutdown().await.unwrap();
+    }
+}

@@ -45,29 +45,9 @@ fn urlencode(value: &str) -> String {
 
 #[tokio::test]
 async fn paste_a_key_see_the_panel_then_connect_and_disconnect() {
-    let good = restricted("pagegood", selgeo_needs());
-    let mut lacking = selgeo_needs();
-    lacking.remove(&Catalog::embedded().resolve("coupon_write").unwrap());
-    lacking.remove(&Catalog::embedded().resolve("invoice_read").unwrap());
-    let partial = restricted("pagepartial", lacking);
-    let emulator = emulator(vec![good.clone(), partial.clone()]).await;
-    let dir = temp_dir();
-    let running = service(
-        &emulator.base_url,
-        &database(false, dir.path()).await.unwrap(),
-        false,
-    )
-    .await;
-    let token = token(&running, Some("acme"), false).await;
-    let (_, session) = call(
-        &running,
-        "POST",
-        "/v1/connect_sessions",
-        Some(&token),
-        Some(json!({"tenant": "acme", "manifest": "selgeo", "mode": "test"})),
-    )
-    .await;
-    let url = session["url"].as_str().unwrap();
+    let setup = page_setup("page").await;
+    let (running, url) = (&setup.running, setup.url.as_str());
+    let (good, partial) = (setup.good.as_str(), setup.partial.as_str());
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), 200);
     let csp = response
@@ -85,13 +65,13 @@ async fn paste_a_key_see_the_panel_then_connect_and_disconnect() {
 
     // A bad CSRF token is refused.
     let (status, _) = post_form(
-        &running,
+        running,
         "/connect",
         &[
             ("session", &session),
             ("csrf", "x.y"),
             ("mode", "test"),
-            ("key", good.secret.as_deref().unwrap()),
+            ("key", good),
         ],
     )
     .await;
@@ -108,13 +88,13 @@ async fn paste_a_key_see_the_panel_then_connect_and_disconnect() {
 
     // A key missing two permissions: the panel names exactly those two.
     let (status, page) = post_form(
-        &running,
+        running,
         "/connect",
         &[
             ("session", &session),
             ("csrf", &csrf),
             ("mode", "test"),
-            ("key", partial.secret.as_deref().unwrap()),
+            ("key", partial),
         ],
     )
     .await;
@@ -125,28 +105,25 @@ async fn paste_a_key_see_the_panel_then_connect_and_disconnect() {
     );
     assert!(page.contains("Coupons: Write"), "{page}");
     assert!(page.contains("Invoices: Read"), "{page}");
-    assert!(
-        !page.contains(partial.secret.as_deref().unwrap()),
-        "the key is never echoed"
-    );
+    assert!(!page.contains(partial), "the key is never echoed");
     let listed = page.matches("<li>").count();
     assert!(listed >= 2);
 
     // The good key: connected, masked.
     let (status, page) = post_form(
-        &running,
+        running,
         "/connect",
         &[
             ("session", &session),
             ("csrf", &csrf),
             ("mode", "test"),
-            ("key", good.secret.as_deref().unwrap()),
+            ("key", good),
         ],
     )
     .await;
     assert_eq!(status, 200);
     assert!(page.contains("Disconnect"), "{page}");
-    assert!(!page.contains(good.secret.as_deref().unwrap()));
+    assert!(!page.contains(good));
     assert_eq!(
         running
             .service
@@ -160,7 +137,7 @@ async fn paste_a_key_see_the_panel_then_connect_and_disconnect() {
 
     // Disconnect: gone.
     let (status, page) = post_form(
-        &running,
+        running,
         "/disconnect",
         &[("session", &session), ("csrf", &csrf), ("mode", "test")],
     )
@@ -189,6 +166,5 @@ async fn paste_a_key_see_the_panel_then_connect_and_disconnect() {
         .await
         .unwrap();
     assert_eq!(css.status(), 200);
-    running.shutdown().await;
-    emulator.shutdown().await.unwrap();
+    setup.shutdown().await;
 }
