@@ -6,13 +6,14 @@
 //! re-verification. Only its masked form is stored in the clear, logged or returned, except by
 //! [`Service::reveal`].
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use rakguard_catalog::Catalog;
 use rakguard_catalog::key::{ApiKey, Mode};
 use rakguard_catalog::manifest::Manifest;
+use rakguard_verify::budget::Budget;
 use rakguard_verify::{Code, Options, Verdict};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -219,6 +220,10 @@ struct Inner {
     keyring: RwLock<Keyring>,
     settings: Settings,
     manifests: RwLock<BTreeMap<String, Arc<LoadedManifest>>>,
+    /// One rate budget per tenant and mode, shared by every verification running for it in this
+    /// process (a connect, a manual re-verification and the monitor at once keep together to
+    /// the Stripe account's limit). Entries die with their last run.
+    budgets: std::sync::Mutex<HashMap<(String, Mode), Weak<Budget>>>,
 }
 
 impl Service {
@@ -234,6 +239,7 @@ impl Service {
                 keyring: RwLock::new(keyring),
                 settings,
                 manifests: RwLock::new(BTreeMap::new()),
+                budgets: std::sync::Mutex::new(HashMap::new()),
             }),
         };
         for row in service.inner.store.manifests().await? {
@@ -330,8 +336,40 @@ impl Service {
             .collect()
     }
 
-    fn options(&self, mode: Mode, tier: Option<&str>, previously_valid: bool) -> Options {
+    /// The budget every verification for `tenant` in `mode` shares.
+    fn budget(&self, tenant: &str, mode: Mode) -> Arc<Budget> {
+        let mut budgets = self
+            .inner
+            .budgets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (tenant.to_owned(), mode);
+        if let Some(budget) = budgets.get(&key).and_then(Weak::upgrade) {
+            return budget;
+        }
+        if budgets.len() >= 1024 {
+            budgets.retain(|_, budget| budget.strong_count() > 0);
+        }
+        let rate = self
+            .inner
+            .settings
+            .verify
+            .rate_per_second
+            .unwrap_or_else(|| rakguard_verify::default_rate(mode));
+        let budget = Arc::new(Budget::new(rate));
+        budgets.insert(key, Arc::downgrade(&budget));
+        budget
+    }
+
+    fn options(
+        &self,
+        tenant: &str,
+        mode: Mode,
+        tier: Option<&str>,
+        previously_valid: bool,
+    ) -> Options {
         let mut options = self.inner.settings.verify.clone();
+        options.budget = Some(self.budget(tenant, mode));
         options.api_base = self.inner.settings.api_base.clone();
         options.mode = Some(mode);
         options.tier = tier.map(str::to_owned);
@@ -361,7 +399,7 @@ impl Service {
         }
         let loaded = self.manifest(manifest_id)?;
         check_tier(&loaded.manifest, tier)?;
-        let options = self.options(mode, tier, false);
+        let options = self.options(tenant, mode, tier, false);
         let started = now_millis();
         let parsed = ApiKey::parse_lenient(key.expose_secret());
         let verdict = match &parsed {
@@ -579,7 +617,7 @@ impl Service {
     ) -> Result<String, ServiceError> {
         let loaded = self.manifest(&row.manifest)?;
         let mode = parse_mode(&row.mode)?;
-        let options = self.options(mode, row.tier.as_deref(), true);
+        let options = self.options(&row.tenant, mode, row.tier.as_deref(), true);
         let plaintext = self.open(&row)?;
         let key = ApiKey::parse(plaintext.expose_secret()).map_err(|error| {
             ServiceError::Seal(format!("the stored key does not parse: {}", error.code()))

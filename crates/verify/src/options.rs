@@ -84,6 +84,10 @@ pub struct Options {
     pub probes: Option<Vec<Probe>>,
     /// Called after each answered probe with (answered, planned so far), for progress bars.
     pub progress: Option<Progress>,
+    /// A rate budget shared with other runs, such as every verification of one Stripe account
+    /// in a service, so that together they keep to the account's limit. When set,
+    /// `rate_per_second` is not used.
+    pub budget: Option<std::sync::Arc<crate::budget::Budget>>,
 }
 
 impl Default for Options {
@@ -105,6 +109,7 @@ impl Default for Options {
             check_excess: false,
             probes: None,
             progress: None,
+            budget: None,
         }
     }
 }

@@ -56,7 +56,7 @@ pub struct Transport {
     http: reqwest::Client,
     api_base: String,
     key: ApiKey,
-    budget: Budget,
+    budget: std::sync::Arc<Budget>,
     in_flight: Semaphore,
     /// The retry policy.
     pub retry: Retry,
@@ -80,7 +80,8 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// A transport for `key` with `options`; the deadline starts now.
+    /// A transport for `key` with `options`; the deadline starts now. `rate` sizes the run's own
+    /// budget unless `options.budget` shares one.
     pub fn new(key: &ApiKey, options: &Options, rate: u32) -> Result<Transport, TransportError> {
         let api_base = options.api_base.trim_end_matches('/').to_owned();
         if !(api_base.starts_with("https://") || api_base.starts_with("http://"))
@@ -93,7 +94,10 @@ impl Transport {
             http,
             api_base,
             key: key.clone(),
-            budget: Budget::new(rate),
+            budget: options
+                .budget
+                .clone()
+                .unwrap_or_else(|| std::sync::Arc::new(Budget::new(rate))),
             in_flight: Semaphore::new(options.max_in_flight.max(1)),
             retry: options.retry,
             deadline: Instant::now() + options.deadline,

@@ -151,12 +151,23 @@ pub async fn service_with(
     keyring: Keyring,
     monitor: bool,
 ) -> Running {
+    service_with_rate(api_base, database_url, keyring, monitor, 10_000).await
+}
+
+/// As [`service_with`], with the verifier's rate budget (per tenant and mode) at `rate`.
+pub async fn service_with_rate(
+    api_base: &str,
+    database_url: &str,
+    keyring: Keyring,
+    monitor: bool,
+    rate: u32,
+) -> Running {
     let mut settings = Settings {
         api_base: api_base.to_owned(),
         monitor_interval: Duration::from_secs(3600),
         ..Settings::default()
     };
-    settings.verify.rate_per_second = Some(10_000);
+    settings.verify.rate_per_second = Some(rate);
     settings.verify.max_in_flight = 16;
     settings.verify.retry.initial_backoff = Duration::from_millis(10);
     settings.verify.retry.max_backoff = Duration::from_millis(50);

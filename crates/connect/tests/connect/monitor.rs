@@ -355,3 +355,77 @@ async fn two_replicas_on_postgres_share_the_work_without_overlap() {
     two.shutdown().await;
     emulator.shutdown().await.unwrap();
 }
+
+/// The most of `times` (milliseconds) inside any one-second window.
+fn peak_per_second(times: &mut [i64]) -> usize {
+    times.sort_unstable();
+    (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|&&t| t - times[i] < 1000)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn verifications_of_one_tenant_and_mode_share_one_rate_budget() {
+    const RATE: u32 = 10;
+    let good = restricted("sharedbudget", selgeo_needs());
+    let key = good.secret.clone().unwrap();
+    let emulator = emulator(vec![good]).await;
+    let dir = temp_dir();
+    let running = service_with_rate(
+        &emulator.base_url,
+        &database(false, dir.path()).await.unwrap(),
+        Keyring::new(MasterKey::generate()),
+        false,
+        RATE,
+    )
+    .await;
+    let actor = admin_actor();
+    let connected = running
+        .service
+        .connect(
+            &actor,
+            "acme",
+            "test",
+            &secrecy::SecretString::from(key.clone()),
+            "selgeo",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(connected.connection.is_some());
+    // Three re-verifications and a new connect of the same tenant and mode at once: each alone
+    // would send its first round together; sharing, all of them keep to RATE in any second.
+    let logged = emulator.state.requests(None).len();
+    let secret = secrecy::SecretString::from(key);
+    let reverify = || running.service.reverify(&actor, "acme", "test");
+    let (a, b, c, d) = tokio::join!(
+        reverify(),
+        reverify(),
+        reverify(),
+        running
+            .service
+            .connect(&actor, "acme", "test", &secret, "selgeo", None)
+    );
+    for view in [a, b, c] {
+        // Active, or already replaced by the connect that ran beside it.
+        let status = view.unwrap().status;
+        assert!(status == "active" || status == "replaced", "{status}");
+    }
+    assert!(d.unwrap().connection.is_some());
+    let log = emulator.state.requests(None)[logged..].to_vec();
+    assert!(log.len() > 3 * RATE as usize, "{} requests", log.len());
+    let mut times: Vec<i64> = log.iter().map(|entry| entry.received_ms).collect();
+    let peak = peak_per_second(&mut times);
+    assert!(
+        peak <= RATE as usize,
+        "{peak} requests in one second, budget {RATE}"
+    );
+    running.shutdown().await;
+    emulator.shutdown().await.unwrap();
+}
