@@ -748,16 +748,18 @@ impl Store {
 
     // Events.
 
-    /// Events, newest first, for one tenant or all.
-    pub async fn events(
+    /// `select` (a `SELECT … FROM table`) for one tenant or all, in `order`, at most `limit`.
+    async fn newest(
         &self,
+        select: &str,
+        order: &str,
         tenant: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<EventRow>, StoreError> {
+    ) -> Result<Vec<AnyRow>, StoreError> {
         let rows = match tenant {
             Some(tenant) => {
                 sqlx::query(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+                    "{select} WHERE tenant = $1 ORDER BY {order} LIMIT $2"
                 ))
                 .bind(tenant)
                 .bind(limit)
@@ -765,14 +767,29 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(&format!(
-                    "SELECT {EVENT_COLUMNS} FROM events ORDER BY created_at DESC, id DESC LIMIT $1"
-                ))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(&format!("{select} ORDER BY {order} LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
+        Ok(rows)
+    }
+
+    /// Events, newest first, for one tenant or all.
+    pub async fn events(
+        &self,
+        tenant: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows = self
+            .newest(
+                &format!("SELECT {EVENT_COLUMNS} FROM events"),
+                "created_at DESC, id DESC",
+                tenant,
+                limit,
+            )
+            .await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -850,26 +867,14 @@ impl Store {
         tenant: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        let columns = "at, actor, action, tenant, mode, connection_id, source, detail";
-        let rows = match tenant {
-            Some(tenant) => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM audit WHERE tenant = $1 ORDER BY id DESC LIMIT $2"
-                ))
-                .bind(tenant)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM audit ORDER BY id DESC LIMIT $1"
-                ))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        let rows = self
+            .newest(
+                "SELECT at, actor, action, tenant, mode, connection_id, source, detail FROM audit",
+                "id DESC",
+                tenant,
+                limit,
+            )
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(AuditRow {
