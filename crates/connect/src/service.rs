@@ -637,16 +637,13 @@ impl Service {
             verdict_json.clone()
         };
         let event = (status != row.status).then(|| event_row(&row, &status, &verdict, now));
-        let audit = AuditRow {
-            at: now,
-            actor: actor.name.clone(),
-            action: "reverify".to_owned(),
-            tenant: Some(row.tenant.clone()),
-            mode: Some(row.mode.clone()),
-            connection_id: Some(row.id.clone()),
-            source: actor.source.clone(),
-            detail: format!("{} {} -> {}", verdict.code, row.status, status),
-        };
+        let audit = audit_row(
+            actor,
+            "reverify",
+            &row,
+            now,
+            format!("{} {} -> {}", verdict.code, row.status, status),
+        );
         let orphans = orphan_rows(&row.id, &verdict, now);
         tracing::info!(
             actor = %actor.name,
@@ -702,16 +699,7 @@ impl Service {
             next_attempt_at: now,
             last_error: None,
         };
-        let audit = AuditRow {
-            at: now,
-            actor: actor.name.clone(),
-            action: "disconnect".to_owned(),
-            tenant: Some(row.tenant.clone()),
-            mode: Some(row.mode.clone()),
-            connection_id: Some(row.id.clone()),
-            source: actor.source.clone(),
-            detail: row.masked_key.clone(),
-        };
+        let audit = audit_row(actor, "disconnect", &row, now, row.masked_key.clone());
         let removed = self
             .inner
             .store
@@ -758,16 +746,13 @@ impl Service {
         );
         self.inner
             .store
-            .audit(&AuditRow {
-                at: now_millis(),
-                actor: actor.name.clone(),
-                action: "reveal".to_owned(),
-                tenant: Some(row.tenant.clone()),
-                mode: Some(row.mode.clone()),
-                connection_id: Some(row.id.clone()),
-                source: actor.source.clone(),
-                detail: row.masked_key.clone(),
-            })
+            .audit(&audit_row(
+                actor,
+                "reveal",
+                &row,
+                now_millis(),
+                row.masked_key.clone(),
+            ))
             .await?;
         Ok(key)
     }
@@ -976,4 +961,24 @@ pub fn new_id(prefix: &str) -> String {
         })
         .collect();
     format!("{prefix}_{body}")
+}
+
+/// The audit line for `action` by `actor` on a stored connection.
+fn audit_row(
+    actor: &Actor,
+    action: &str,
+    row: &ConnectionRow,
+    at: i64,
+    detail: String,
+) -> AuditRow {
+    AuditRow {
+        at,
+        actor: actor.name.clone(),
+        action: action.to_owned(),
+        tenant: Some(row.tenant.clone()),
+        mode: Some(row.mode.clone()),
+        connection_id: Some(row.id.clone()),
+        source: actor.source.clone(),
+        detail,
+    }
 }
