@@ -106,7 +106,7 @@ impl Running {
             path.to_owned()
         };
         let built = axum::http::Request::builder()
-            .method(method)
+            .method(method.to_ascii_uppercase().as_str())
             .uri(uri)
             .header("authorization", format!("Bearer {key}"))
             .header("content-type", "application/x-www-form-urlencoded")
