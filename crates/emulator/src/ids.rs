@@ -14,7 +14,18 @@ use rand::{RngExt, SeedableRng};
 #[derive(Debug)]
 pub struct Ids {
     rng: StdRng,
+    /// The next object id's sequence number (see [`Ids::object_id`]).
+    sequence: u64,
 }
+
+/// Base 62 digits in ASCII order, so that ids compare as their sequence numbers do.
+const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// How many leading characters of an object id count up.
+const SEQUENCE_DIGITS: usize = 6;
+
+/// 62 to the power of [`SEQUENCE_DIGITS`]: the sequence wraps here.
+const SEQUENCE_SPAN: u64 = 62u64.pow(SEQUENCE_DIGITS as u32);
 
 impl Ids {
     /// A generator from `seed`, or from the operating system's randomness.
@@ -24,7 +35,10 @@ impl Ids {
             None => StdRng::try_from_rng(&mut rand::rngs::SysRng)
                 .unwrap_or_else(|_| StdRng::seed_from_u64(fallback_seed())),
         };
-        Ids { rng }
+        let mut rng = rng;
+        // Each run's object ids start somewhere in the first half of the span, far from its end.
+        let sequence = rng.random_range(0..SEQUENCE_SPAN / 2);
+        Ids { rng, sequence }
     }
 
     /// `count` ASCII letters and digits.
@@ -37,6 +51,31 @@ impl Ids {
     /// `prefix` followed by `count` letters and digits.
     pub fn id(&mut self, prefix: &str, count: usize) -> String {
         format!("{prefix}{}", self.alphanumeric(count))
+    }
+
+    /// An object id: `prefix` and `count` letters and digits, of which the first six count up
+    /// in base 62 and the rest are random (ids shorter than 12 are all random).
+    ///
+    /// Stripe's ids are roughly ordered by creation time in the same way. The store keeps
+    /// objects in B-trees keyed by id, and ids that grow append at the tree's right edge instead
+    /// of landing on a random node: on a store of 100,000 objects that is the difference between
+    /// a few cache misses and none per insert. Secrets use [`Ids::id`], which is all random.
+    pub fn object_id(&mut self, prefix: &str, count: usize) -> String {
+        if count < 2 * SEQUENCE_DIGITS {
+            return self.id(prefix, count);
+        }
+        let mut id = String::with_capacity(prefix.len() + count);
+        id.push_str(prefix);
+        let mut digits = [0u8; SEQUENCE_DIGITS];
+        let mut rest = self.sequence;
+        for digit in digits.iter_mut().rev() {
+            *digit = DIGITS[(rest % 62) as usize];
+            rest /= 62;
+        }
+        self.sequence = (self.sequence + 1) % SEQUENCE_SPAN;
+        id.extend(digits.iter().map(|&digit| char::from(digit)));
+        id.extend((SEQUENCE_DIGITS..count).map(|_| char::from(self.rng.sample(Alphanumeric))));
+        id
     }
 
     /// A number in `0.0..1.0`.
@@ -170,6 +209,39 @@ mod tests {
         let mut second = Ids::new(Some(7));
         assert_eq!(first.id("cus_", 14), second.id("cus_", 14));
         assert_eq!(first.id("cus_", 14).len(), 18);
+    }
+
+    #[test]
+    fn object_ids_count_up_in_their_first_six_characters() {
+        let mut ids = Ids::new(Some(7));
+        let made: Vec<String> = (0..1000).map(|_| ids.object_id("cus_", 14)).collect();
+        for pair in made.windows(2) {
+            assert!(pair[0] < pair[1], "{} then {}", pair[0], pair[1]);
+            assert_eq!(pair[1].len(), 18);
+            assert!(
+                pair[1][4..]
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric())
+            );
+        }
+        // The random part differs between consecutive ids; short ids are all random.
+        assert_ne!(made[0][10..], made[1][10..]);
+        assert_eq!(ids.object_id("x_", 8).len(), 10);
+        let mut again = Ids::new(Some(7));
+        assert_eq!(again.object_id("cus_", 14), made[0]);
+    }
+
+    #[test]
+    fn the_sequence_carries_across_digits() {
+        let mut ids = Ids::new(Some(1));
+        ids.sequence = 61;
+        let before = ids.object_id("cus_", 14);
+        let after = ids.object_id("cus_", 14);
+        assert_eq!(&before[4..10], "00000z");
+        assert_eq!(&after[4..10], "000010");
+        ids.sequence = SEQUENCE_SPAN - 1;
+        assert_eq!(&ids.object_id("cus_", 14)[4..10], "zzzzzz");
+        assert_eq!(&ids.object_id("cus_", 14)[4..10], "000000");
     }
 
     #[test]

@@ -246,7 +246,7 @@ impl AppState {
             .object_ids
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .id(prefix, len)
+            .object_id(prefix, len)
     }
 
     /// Takes one request from the (account, mode) bucket; false when it is empty.

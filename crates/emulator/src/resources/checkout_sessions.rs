@@ -345,7 +345,7 @@ fn create(ctx: &Ctx<'_>) -> Outcome {
         set(
             &mut session,
             "client_secret",
-            json!(format!("{id}_secret_{}", invoices::fresh_id(ctx, "", 24))),
+            json!(format!("{id}_secret_{}", ctx.state.write().ids.id("", 24))),
         );
     }
     if let Some(object) = session.as_object_mut() {

@@ -102,9 +102,9 @@ pub(crate) fn replace_quietly(ctx: &Ctx<'_>, kind: &Kind, object: &Value) {
         .replace(ctx.account, ctx.mode, kind.object, object.clone());
 }
 
-/// A fresh id with any prefix (line items, discounts, inline prices).
+/// A fresh object id with any prefix (line items, discounts, inline prices).
 pub(crate) fn fresh_id(ctx: &Ctx<'_>, prefix: &str, len: usize) -> String {
-    ctx.state.write().ids.id(prefix, len)
+    ctx.state.new_object_id(prefix, len)
 }
 
 /// A 400 for an operation the object's state does not allow: Stripe's `code` and sentence.
