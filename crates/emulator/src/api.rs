@@ -343,7 +343,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn text_response(status: u16, body: String) -> Response {
+fn text_response(status: u16, body: Bytes) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
@@ -371,7 +371,7 @@ enum Executed {
 impl Executed {
     fn into_response_parts(self) -> Response {
         match self {
-            Executed::Answered(Ok(reply)) => text_response(reply.status, reply.into_text()),
+            Executed::Answered(Ok(reply)) => text_response(reply.status, reply.into_bytes()),
             Executed::Answered(Err(error)) => error.into_response(),
             Executed::Dropped(_) => {
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -29,7 +29,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::state::{AppState, Data};
-use crate::store::{Found, compact};
+use crate::store::{Found, Text, compact};
+use axum::body::Bytes;
 use params::Params;
 
 /// What the emulator knows about one stored object type.
@@ -110,7 +111,7 @@ impl Ctx<'_> {
     }
 
     /// The stored JSON text of an object of `kind` in this request's account and mode.
-    pub fn find_stored(&self, kind: &Kind, id: &str) -> Option<Box<str>> {
+    pub fn find_stored(&self, kind: &Kind, id: &str) -> Option<Text> {
         self.state
             .read()
             .objects
@@ -153,7 +154,7 @@ impl Ctx<'_> {
         Reply::stored(self.insert_text(kind, object))
     }
 
-    fn insert_text(&self, kind: &Kind, object: &Value) -> Box<str> {
+    fn insert_text(&self, kind: &Kind, object: &Value) -> Text {
         let text = compact(object);
         let event = kind
             .events
@@ -161,7 +162,7 @@ impl Ctx<'_> {
         let id = object_id(object);
         let mut data = self.state.write();
         data.objects
-            .insert_text(self.account, self.mode, kind.object, id, text.clone());
+            .insert_text(self.account, self.mode, kind.object, id, Text::clone(&text));
         if let Some(event) = event {
             self.store_event(&mut data, event);
         }
@@ -174,9 +175,9 @@ impl Ctx<'_> {
         let event = kind.events.and_then(|stem| {
             let previous = previous_attributes(before, &after);
             (!previous.is_empty()).then(|| {
-                self.build_event(
+                self.build_event_around(
                     &format!("{stem}.updated"),
-                    &after,
+                    &text,
                     Some(Value::Object(previous)),
                 )
             })
@@ -217,18 +218,17 @@ impl Ctx<'_> {
         self.build_event_around(event_type, &compact(object), previous)
     }
 
-    /// An event around an object already serialised (its text is embedded as it is).
+    /// An event around an object already serialised: the event's own fields, with the object's
+    /// text shared rather than copied (see [`Store::insert_framed`]).
     fn build_event_around(
         &self,
         event_type: &str,
-        object_text: &str,
+        object_text: &Text,
         previous: Option<Value>,
     ) -> BuiltEvent {
         let id = self.state.new_object_id(EVENT.prefix, EVENT.id_len);
         // The fields are written in Stripe's order; strings go through serde_json for escaping.
-        // Sized once: the object's text dominates, and growing by doubling would copy it over
-        // and again.
-        let mut text = String::with_capacity(object_text.len() + 512);
+        let mut text = String::with_capacity(384);
         let string = |out: &mut String, value: &str| {
             out.push_str(&Value::from(value).to_string());
         };
@@ -239,7 +239,7 @@ impl Ctx<'_> {
         text.push_str(",\"created\":");
         text.push_str(&self.state.clock().now().to_string());
         text.push_str(",\"data\":{\"object\":");
-        text.push_str(object_text);
+        let at = text.len();
         if let Some(previous) = previous {
             text.push_str(",\"previous_attributes\":");
             text.push_str(&previous.to_string());
@@ -257,7 +257,9 @@ impl Ctx<'_> {
         string(&mut text, event_type);
         text.push('}');
         BuiltEvent {
-            text: text.into_boxed_str(),
+            frame: text.into_boxed_str(),
+            at,
+            object: Text::clone(object_text),
             outgoing: crate::state::Outgoing {
                 account: self.account.to_owned(),
                 mode: self.mode,
@@ -268,12 +270,14 @@ impl Ctx<'_> {
     }
 
     fn store_event(&self, data: &mut Data, event: BuiltEvent) {
-        data.objects.insert_text(
+        data.objects.insert_framed(
             self.account,
             self.mode,
             EVENT.object,
             event.outgoing.event_id.clone(),
-            event.text,
+            event.frame,
+            event.at,
+            event.object,
         );
         data.outbox.push(event.outgoing);
     }
@@ -372,7 +376,10 @@ impl Ctx<'_> {
 
 /// An event built outside the data lock.
 struct BuiltEvent {
-    text: Box<str>,
+    /// The event's text without the object's: see [`Store::insert_framed`].
+    frame: Box<str>,
+    at: usize,
+    object: Text,
     outgoing: crate::state::Outgoing,
 }
 
@@ -435,7 +442,7 @@ pub struct Reply {
     /// The body (`Null` while the reply holds stored text; see [`Reply::stored`]).
     pub body: Value,
     /// The body as stored JSON text, sent as it is.
-    stored: Option<Box<str>>,
+    stored: Option<Text>,
 }
 
 impl Reply {
@@ -450,7 +457,7 @@ impl Reply {
 
     /// 200 with an object exactly as the store holds it: the retrieve fast path, which skips
     /// parsing and serialising the object again.
-    pub fn stored(text: Box<str>) -> Self {
+    pub fn stored(text: Text) -> Self {
         Reply {
             status: 200,
             body: Value::Null,
@@ -458,11 +465,11 @@ impl Reply {
         }
     }
 
-    /// The body as JSON text for the wire.
-    pub fn into_text(self) -> String {
+    /// The body as JSON text for the wire (stored text is sent without a copy).
+    pub fn into_bytes(self) -> Bytes {
         match self.stored {
-            Some(text) => text.into_string(),
-            None => self.body.to_string(),
+            Some(text) => Bytes::from_owner(SharedText(text)),
+            None => Bytes::from(self.body.to_string()),
         }
     }
 
@@ -473,6 +480,15 @@ impl Reply {
             Some(text) => Reply::ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
             None => self,
         }
+    }
+}
+
+/// Stored text as the bytes of a response body.
+struct SharedText(Text);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
