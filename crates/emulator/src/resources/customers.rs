@@ -3,6 +3,8 @@
 //! Ids are `cus_` and 14 letters and digits. A deleted customer still retrieves, as
 //! `{"deleted": true}`; other resources refer to customers through [`require`].
 
+use std::sync::LazyLock;
+
 use rakguard_catalog::stripe_error::Lookup;
 use serde_json::{Value, json};
 
@@ -38,15 +40,15 @@ pub fn require(ctx: &Ctx<'_>, id: &str, param: &str) -> Result<Value, ApiError> 
     ctx.require(&KIND, id, param, Lookup::Parameter)
 }
 
-/// `POST /v1/customers`.
-pub fn create(ctx: &Ctx<'_>) -> Outcome {
-    let params = ctx.params(&ACCEPTED)?;
-    let mut customer = json!({
-        "id": ctx.new_id(&KIND),
+/// A new customer before its parameters apply, in Stripe's field order. Built once and cloned:
+/// a clone copies the map's index, where building it anew hashes and inserts every field.
+static NEW: LazyLock<Value> = LazyLock::new(|| {
+    json!({
+        "id": null,
         "object": KIND.object,
         "address": null,
         "balance": 0,
-        "created": ctx.now(),
+        "created": 0,
         "currency": null,
         "default_source": null,
         "delinquent": false,
@@ -55,7 +57,7 @@ pub fn create(ctx: &Ctx<'_>) -> Outcome {
         "email": null,
         "invoice_prefix": null,
         "invoice_settings": { "custom_fields": null, "default_payment_method": null, "footer": null, "rendering_options": null },
-        "livemode": ctx.livemode(),
+        "livemode": false,
         "metadata": {},
         "name": null,
         "phone": null,
@@ -63,7 +65,16 @@ pub fn create(ctx: &Ctx<'_>) -> Outcome {
         "shipping": null,
         "tax_exempt": "none",
         "test_clock": null,
-    });
+    })
+});
+
+/// `POST /v1/customers`.
+pub fn create(ctx: &Ctx<'_>) -> Outcome {
+    let params = ctx.params(&ACCEPTED)?;
+    let mut customer = NEW.clone();
+    customer["id"] = json!(ctx.new_id(&KIND));
+    customer["created"] = json!(ctx.now());
+    customer["livemode"] = json!(ctx.livemode());
     if let Some(object) = customer.as_object_mut() {
         params.apply_strings(object, &WRITABLE)?;
         params.apply_metadata(object)?;

@@ -228,34 +228,37 @@ impl Ctx<'_> {
     ) -> BuiltEvent {
         let id = self.state.new_object_id(EVENT.prefix, EVENT.id_len);
         // The fields are written in Stripe's order; strings go through serde_json for escaping.
-        let mut text = String::with_capacity(384);
-        let string = |out: &mut String, value: &str| {
-            out.push_str(&Value::from(value).to_string());
+        let mut text: Vec<u8> = Vec::with_capacity(384);
+        let string = |out: &mut Vec<u8>, value: &str| {
+            // Writing a `&str` into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(out, value);
         };
-        text.push_str("{\"id\":");
+        text.extend_from_slice(b"{\"id\":");
         string(&mut text, &id);
-        text.push_str(",\"object\":\"event\",\"api_version\":");
+        text.extend_from_slice(b",\"object\":\"event\",\"api_version\":");
         string(&mut text, self.state.default_stripe_version());
-        text.push_str(",\"created\":");
-        text.push_str(&self.state.clock().now().to_string());
-        text.push_str(",\"data\":{\"object\":");
+        text.extend_from_slice(b",\"created\":");
+        text.extend_from_slice(self.state.clock().now().to_string().as_bytes());
+        text.extend_from_slice(b",\"data\":{\"object\":");
         let at = text.len();
         if let Some(previous) = previous {
-            text.push_str(",\"previous_attributes\":");
-            text.push_str(&previous.to_string());
+            text.extend_from_slice(b",\"previous_attributes\":");
+            let _ = serde_json::to_writer(&mut text, &previous);
         }
-        text.push_str("},\"livemode\":");
-        text.push_str(if self.livemode() { "true" } else { "false" });
-        text.push_str(",\"pending_webhooks\":0,\"request\":{\"id\":");
+        text.extend_from_slice(b"},\"livemode\":");
+        text.extend_from_slice(if self.livemode() { b"true" } else { b"false" });
+        text.extend_from_slice(b",\"pending_webhooks\":0,\"request\":{\"id\":");
         string(&mut text, self.request_id);
-        text.push_str(",\"idempotency_key\":");
+        text.extend_from_slice(b",\"idempotency_key\":");
         match self.idempotency_key {
             Some(key) => string(&mut text, key),
-            None => text.push_str("null"),
+            None => text.extend_from_slice(b"null"),
         }
-        text.push_str("},\"type\":");
+        text.extend_from_slice(b"},\"type\":");
         string(&mut text, event_type);
-        text.push('}');
+        text.push(b'}');
+        // Only whole UTF-8 strings and ASCII were written.
+        let text = String::from_utf8(text).unwrap_or_default();
         BuiltEvent {
             frame: text.into_boxed_str(),
             at,
