@@ -92,7 +92,8 @@ enum Stored {
 }
 
 impl Stored {
-    /// The text, shared when it is stored whole and assembled when it is framed.
+    /// The text, shared when it is stored whole and assembled when it is framed (with the object
+    /// at the frame's end if `at` is not a character boundary of it).
     fn text(&self) -> Text {
         match self {
             Stored::Whole(text) => text.clone(),
@@ -249,12 +250,16 @@ impl Store {
         at: usize,
         object: Text,
     ) {
-        let stored = match u32::try_from(at) {
-            Ok(at) if frame.is_char_boundary(at as usize) => Stored::Framed { frame, at, object },
-            // Not a place in the frame (callers pass one): the object goes at its end.
-            _ => Stored::Whole(Text::from(format!("{frame}{object}"))),
-        };
-        self.put(account, mode, kind, id, stored);
+        // An `at` that is not a place in the frame (callers pass one) puts the object at its end
+        // (see `Stored::text`).
+        let at = u32::try_from(at).unwrap_or(u32::MAX);
+        self.put(
+            account,
+            mode,
+            kind,
+            id,
+            Stored::Framed { frame, at, object },
+        );
     }
 
     fn put(&mut self, account: &str, mode: Mode, kind: &'static str, id: String, stored: Stored) {
@@ -465,6 +470,45 @@ mod tests {
             store
                 .newest_first("acct_1", Mode::Test, "customer")
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn framed_texts_read_as_the_frame_around_the_shared_object() {
+        let mut store = Store::default();
+        let object = compact(&json!({"id": "cus_1", "email": "é@x"}));
+        let frame = "{\"id\":\"evt_1\",\"data\":{\"object\":}}";
+        let at = frame.find(":}").unwrap() + 1;
+        store.insert_framed(
+            "acct_1",
+            Mode::Test,
+            "event",
+            "evt_1".into(),
+            frame.into(),
+            at,
+            Text::clone(&object),
+        );
+        let event = store.get("acct_1", Mode::Test, "event", "evt_1").unwrap();
+        assert_eq!(event["data"]["object"]["email"], "é@x");
+        assert_eq!(
+            store.ids_newest_first("acct_1", Mode::Test, "event").next(),
+            Some("evt_1")
+        );
+        // Not a character boundary: the object goes at the frame's end rather than splitting it.
+        store.insert_framed(
+            "acct_1",
+            Mode::Test,
+            "event",
+            "evt_2".into(),
+            "[é".into(),
+            2,
+            Text::from("1]"),
+        );
+        assert_eq!(
+            store
+                .get_text("acct_1", Mode::Test, "event", "evt_2")
+                .as_deref(),
+            Some("[é1]")
         );
     }
 
